@@ -1,0 +1,102 @@
+namespace Shmap;
+
+/// <summary>Base type of every error Shmap raises about snapshots and shared names.</summary>
+public class ShmapException : Exception
+{
+    /// <summary>Creates an exception with a message.</summary>
+    public ShmapException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the error that caused it.</summary>
+    public ShmapException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// The bytes are not a valid Shmap snapshot: truncated, corrupt or hostile. Names the field,
+/// its byte offset in the snapshot, what was expected and what was found.
+/// </summary>
+public sealed class SnapshotFormatException : ShmapException
+{
+    /// <summary>Creates the exception for one failed check.</summary>
+    public SnapshotFormatException(string field, long offset, string expected, string found)
+        : base($"Invalid Shmap snapshot: field '{field}' at byte offset {offset}: expected {expected}, found {found}. " +
+               "The snapshot is truncated or corrupt; rebuild it or publish it again.")
+    {
+        Field = field;
+        Offset = offset;
+        Expected = expected;
+        Found = found;
+    }
+
+    /// <summary>The field of the format (as named in docs/FORMAT.md) that failed its check.</summary>
+    public string Field { get; }
+
+    /// <summary>Byte offset in the snapshot of the field or record that failed.</summary>
+    public long Offset { get; }
+
+    /// <summary>What a valid snapshot has there.</summary>
+    public string Expected { get; }
+
+    /// <summary>What was found.</summary>
+    public string Found { get; }
+}
+
+/// <summary>The snapshot has a format version this library does not read.</summary>
+public sealed class SnapshotVersionException : ShmapException
+{
+    /// <summary>Creates the exception.</summary>
+    public SnapshotVersionException(int expected, int actual)
+        : base($"Unsupported Shmap snapshot format version {actual}; this library reads version {expected}. " +
+               $"Rebuild the snapshot with format {expected}, or upgrade Shmap to read format {actual}.")
+    {
+        Expected = expected;
+        Actual = actual;
+    }
+
+    /// <summary>The format version this library reads.</summary>
+    public int Expected { get; }
+
+    /// <summary>The format version found in the snapshot.</summary>
+    public int Actual { get; }
+}
+
+/// <summary>A name is already published and the call did not ask to replace it.</summary>
+public sealed class SharedMapExistsException : ShmapException
+{
+    /// <summary>Creates the exception.</summary>
+    public SharedMapExistsException(string name, string path)
+        : base($"A shared map named '{name}' already exists ({path}). Pass force: true to replace it, or use Publish to add a new version.")
+    {
+        Name = name;
+        Path = path;
+    }
+
+    /// <summary>The shared map's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The file that holds it.</summary>
+    public string Path { get; }
+}
+
+/// <summary>No shared map is published under the name.</summary>
+public sealed class SharedMapNotFoundException : ShmapException
+{
+    /// <summary>Creates the exception.</summary>
+    public SharedMapNotFoundException(string name, string path, Exception? innerException = null)
+        : base($"No shared map named '{name}' is published ({path} does not exist). Share or publish it first, or check SHMAP_DIR / the directory option.", innerException)
+    {
+        Name = name;
+        Path = path;
+    }
+
+    /// <summary>The name that was looked up.</summary>
+    public string Name { get; }
+
+    /// <summary>The file that would hold it.</summary>
+    public string Path { get; }
+}

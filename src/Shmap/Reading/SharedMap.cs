@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Shmap.Building;
+using Shmap.Format;
+using Shmap.Reading;
+
+namespace Shmap;
+
+/// <summary>
+/// One immutable snapshot of a string map (the seed's <c>sharedmap</c>), opened from a shared name,
+/// a file or bytes. Lookups are lock-free and allocation-free on the UTF-8 path; enumeration is in
+/// ordinal UTF-8 key order. Thread-safe for reading; do not dispose it while other threads read.
+/// </summary>
+/// <remarks>
+/// The bytes are never trusted: opening checks the header and the bounds of every section, and
+/// every read checks the record it touches, so a corrupt snapshot raises
+/// <see cref="SnapshotFormatException"/> instead of reading outside the mapping.
+/// <see cref="Verify"/> checks all of it, checksum included.
+/// </remarks>
+public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
+{
+    private SnapshotReader? _reader;
+
+    private SharedMap(SnapshotReader reader, string? name, string? path)
+    {
+        _reader = reader;
+        Name = name;
+        Path = path;
+        Count = reader.Count;
+    }
+
+    /// <summary>The shared name it was opened by, or null.</summary>
+    public string? Name { get; }
+
+    /// <summary>The file it maps, or null for <see cref="Load(byte[])"/>.</summary>
+    public string? Path { get; }
+
+    /// <summary>Number of entries.</summary>
+    public int Count { get; }
+
+    /// <summary>Version number stamped when this snapshot was published (1, 2, … per name); 0 for bytes never published.</summary>
+    public long Version => Reader.Header.PublishVersion;
+
+    /// <summary>When this snapshot was published, or null for bytes never published.</summary>
+    public DateTimeOffset? PublishedAt => Reader.Header.PublishedAtUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(Reader.Header.PublishedAtUnixMs);
+
+    /// <summary>Size of the snapshot in bytes.</summary>
+    public long ByteLength => Reader.Header.FileLength;
+
+    /// <summary>Keys in order.</summary>
+    public IEnumerable<string> Keys => this.Select(static e => e.Key);
+
+    /// <summary>Values in key order.</summary>
+    public IEnumerable<string> Values => this.Select(static e => e.Value);
+
+    /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
+    public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
+
+    internal SnapshotReader Reader
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            SnapshotReader? reader = _reader;
+            if (reader is null)
+            {
+                ThrowDisposed();
+            }
+
+            return reader;
+        }
+    }
+
+    /// <summary>Opens the map published under <paramref name="name"/>. O(1) in its size: maps the file and checks the header.</summary>
+    /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
+    /// <exception cref="SnapshotFormatException">The file is not a valid snapshot.</exception>
+    /// <exception cref="ArgumentException">The name is not usable.</exception>
+    public static SharedMap Open(string name, SharedMapOptions? options = null)
+    {
+        SharedName shared = SharedName.Create(name, options);
+        string path = shared.SnapshotPath;
+        try
+        {
+            return new SharedMap(OpenReader(path), name, path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new SharedMapNotFoundException(name, path, e);
+        }
+    }
+
+    /// <summary>Opens a snapshot file (for example one written by <see cref="SharedMapBuilder.WriteTo"/>), mapping it read-only.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="SnapshotFormatException">The file is not a valid snapshot.</exception>
+    public static SharedMap OpenFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new SharedMap(OpenReader(path), null, System.IO.Path.GetFullPath(path));
+    }
+
+    /// <summary>Reads snapshot bytes (what <see cref="SharedMapBuilder.Dump"/> returns) into a private copy.</summary>
+    /// <exception cref="SnapshotFormatException">The bytes are not a valid snapshot.</exception>
+    public static SharedMap Load(byte[] snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return Load(snapshot.AsSpan());
+    }
+
+    /// <summary>Reads snapshot bytes into a private copy.</summary>
+    /// <exception cref="SnapshotFormatException">The bytes are not a valid snapshot.</exception>
+    public static SharedMap Load(ReadOnlySpan<byte> snapshot) => new(new SnapshotReader(SnapshotMemory.Copy(snapshot)), null, null);
+
+    /// <summary>
+    /// Removes the map published under <paramref name="name"/> (the seed's static <c>remove</c>), from any process.
+    /// Maps already open keep working; new opens fail until it is shared again.
+    /// </summary>
+    /// <returns>Whether there was a map to remove.</returns>
+    public static bool Delete(string name, SharedMapOptions? options = null) => Publisher.Delete(SharedName.Create(name, options));
+
+    /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
+    public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
+
+    /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
+    public string? Get(string key) => TryGetValue(key, out string? value) ? value : null;
+
+    /// <summary>Looks <paramref name="key"/> up.</summary>
+    [SkipLocalsInit]
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        SnapshotReader reader = Reader;
+        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
+        bool found = false;
+        value = null;
+        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
+        {
+            if (reader.TryGetValue(utf8, out ReadOnlySpan<byte> bytes))
+            {
+                value = Utf8Text.Decode(bytes);
+                found = true;
+            }
+        }
+
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
+    /// snapshot and stays valid until this map is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value) => Reader.TryGetValue(utf8Key, out value);
+
+    /// <summary>Whether <paramref name="key"/> is present.</summary>
+    public bool ContainsKey(string key) => IndexOf(key) >= 0;
+
+    /// <summary>Whether a UTF-8 key is present.</summary>
+    public bool ContainsKey(ReadOnlySpan<byte> utf8Key) => Reader.TryGetValue(utf8Key, out _);
+
+    /// <summary>The entry of rank <paramref name="index"/> in key order (0 is the smallest key).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or not below <see cref="Count"/>.</exception>
+    public KeyValuePair<string, string> GetAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        return EntryAt(Reader, index);
+    }
+
+    /// <summary>The rank of <paramref name="key"/> in key order, or -1 when it is absent.</summary>
+    [SkipLocalsInit]
+    public int IndexOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        SnapshotReader reader = Reader;
+        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
+        int rank = -1;
+        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
+        {
+            ulong offset = reader.FindRecord(utf8, StableHash.Hash(utf8, reader.Header.Seed));
+            if (offset != 0)
+            {
+                rank = reader.RankOfOffset(offset);
+            }
+        }
+
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return rank;
+    }
+
+    /// <summary>
+    /// Entries with <paramref name="fromInclusive"/> ≤ key &lt; <paramref name="toExclusive"/> in key
+    /// order; null leaves that end open. Keys compare by ordinal UTF-8 bytes.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> Range(string? fromInclusive, string? toExclusive)
+    {
+        byte[]? from = fromInclusive is null ? null : Utf8Text.Encode(fromInclusive, nameof(fromInclusive));
+        byte[]? to = toExclusive is null ? null : Utf8Text.Encode(toExclusive, nameof(toExclusive));
+        _ = Reader;
+        return RangeIterator(from, to);
+    }
+
+    /// <summary>Entries whose key starts with <paramref name="prefix"/>, in key order.</summary>
+    public IEnumerable<KeyValuePair<string, string>> StartsWith(string prefix)
+    {
+        byte[] utf8 = Utf8Text.Encode(prefix, nameof(prefix));
+        _ = Reader;
+        return PrefixIterator(utf8);
+    }
+
+    /// <summary>Entries in ordinal UTF-8 key order.</summary>
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => RangeIterator(null, null).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>
+    /// Checks the whole snapshot: the body checksum, every record and index entry, the order of the
+    /// keys, UTF-8 validity and every hash slot. O(n log n); opening only checks the header.
+    /// </summary>
+    /// <exception cref="SnapshotFormatException">Something does not check out; the exception names it.</exception>
+    public void Verify() => Reader.Verify();
+
+    /// <summary>Unmaps the snapshot. Spans obtained from it become invalid.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _reader, null)?.Dispose();
+
+    private static SnapshotReader OpenReader(string path)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+        return new SnapshotReader(SnapshotMemory.MapFile(file));
+    }
+
+    private static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)
+    {
+        reader.ReadAt(index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
+        return new(Utf8Text.Decode(key), Utf8Text.Decode(value));
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> RangeIterator(byte[]? from, byte[]? to)
+    {
+        int start = from is null ? 0 : Reader.LowerBound(from);
+        int end = to is null ? Count : Reader.LowerBound(to);
+        for (int i = start; i < end; i++)
+        {
+            yield return EntryAt(Reader, i);
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> PrefixIterator(byte[] prefix)
+    {
+        for (int i = Reader.LowerBound(prefix); i < Count && Reader.KeyAt(i).StartsWith(prefix); i++)
+        {
+            yield return EntryAt(Reader, i);
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(SharedMap));
+}

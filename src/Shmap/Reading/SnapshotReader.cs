@@ -1,0 +1,366 @@
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using Shmap.Format;
+using static Shmap.Format.SnapshotLayout;
+
+namespace Shmap.Reading;
+
+/// <summary>
+/// The one unsafe reader of snapshot bytes. It trusts nothing but the header checks of
+/// <see cref="SnapshotHeader.Parse"/>: every slot, index entry and record length read on any path
+/// is checked against the validated section limits before it is used, so corrupt bytes give a
+/// <see cref="SnapshotFormatException"/>, never a read outside the snapshot. It hands out
+/// <see cref="ReadOnlySpan{T}"/> only.
+/// </summary>
+internal sealed unsafe class SnapshotReader : IDisposable
+{
+    private readonly SnapshotMemory _memory;
+    private readonly byte* _base;
+    private readonly byte* _slots;
+    private readonly byte* _index;
+    private readonly ulong _dataOffset;
+    private readonly ulong _fileLength;
+    private readonly ulong _homeSlots;
+    private readonly ulong _slotCount;
+    private readonly ulong _probeLimit;
+    private readonly long _seed;
+    private readonly int _offsetBits;
+    private readonly ulong _offsetMask;
+    private readonly int _indexWidth;
+
+    public SnapshotReader(SnapshotMemory memory)
+    {
+        _memory = memory;
+        try
+        {
+            Header = SnapshotHeader.Parse(new ReadOnlySpan<byte>(memory.Pointer, (int)Math.Min(memory.Length, HeaderSize)), memory.Length);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+
+        _base = memory.Pointer;
+        _slots = _base + Header.SlotsOffset;
+        _index = _base + Header.IndexOffset;
+        _dataOffset = (ulong)Header.DataOffset;
+        _fileLength = (ulong)Header.FileLength;
+        _homeSlots = Header.HomeSlots;
+        _slotCount = (ulong)Header.SlotCount;
+        _probeLimit = (ulong)Header.MaxProbe + 1;
+        _seed = unchecked((long)Header.Seed);
+        _offsetBits = Header.OffsetBits;
+        _offsetMask = (1UL << _offsetBits) - 1;
+        _indexWidth = Header.IndexWidth;
+        Count = Header.Count;
+    }
+
+    public SnapshotHeader Header { get; }
+
+    public int Count { get; }
+
+    /// <summary>Start of the snapshot, for callers that prefetch (GetMany).</summary>
+    internal byte* Base => _base;
+
+    public void Dispose() => _memory.Dispose();
+
+    /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ulong offset = FindRecord(key, XxHash3.HashToUInt64(key, _seed));
+        if (offset == 0)
+        {
+            value = default;
+            return false;
+        }
+
+        ReadRecord(offset, out _, out value);
+        return true;
+    }
+
+    /// <summary>Offset of the record holding <paramref name="key"/>, or 0 when it is absent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash)
+    {
+        ulong i = Math.BigMul(hash, _homeSlots, out _);
+        ulong tag = hash >> _offsetBits;
+        ulong end = Math.Min(i + _probeLimit, _slotCount);
+        for (; i < end; i++)
+        {
+            ulong slot = ReadSlot(i);
+            if (slot == 0)
+            {
+                break;
+            }
+
+            ulong slotTag = slot >> _offsetBits;
+            if (slotTag < tag)
+            {
+                continue;
+            }
+
+            if (slotTag > tag)
+            {
+                break;
+            }
+
+            ulong offset = slot & _offsetMask;
+            ReadRecord(offset, out ReadOnlySpan<byte> candidate, out _);
+            if (candidate.SequenceEqual(key))
+            {
+                return offset;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The slot table position a hash starts at, for prefetching.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte* HomeSlotAddress(ulong hash) => _slotCount == 0 ? _slots : _slots + (Math.BigMul(hash, _homeSlots, out _) * SlotSize);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadSlot(ulong i)
+    {
+        ulong slot = Unsafe.ReadUnaligned<ulong>(_slots + (i * SlotSize));
+        return BitConverter.IsLittleEndian ? slot : BinaryPrimitivesReverse(slot);
+    }
+
+    private static ulong BinaryPrimitivesReverse(ulong value) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(value);
+
+    /// <summary>Reads the record at <paramref name="offset"/>, checking it lies inside the data section.</summary>
+    /// <returns>The offset just past the record.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        if (offset - _dataOffset >= _fileLength - _dataOffset)
+        {
+            ThrowRecord(offset, "a record offset inside the data section");
+        }
+
+        byte* p = _base + offset;
+        ulong left = _fileLength - offset;
+        uint keyLength = p[0];
+        uint valueLength;
+        ulong header;
+        if (keyLength < 0x80 && left >= 2 && p[1] < 0x80)
+        {
+            valueLength = p[1];
+            header = 2;
+        }
+        else
+        {
+            header = ReadLengthsSlow(p, left, offset, out keyLength, out valueLength);
+        }
+
+        if (left - header < (ulong)keyLength + valueLength)
+        {
+            ThrowRecord(offset, $"a record of {header + keyLength + valueLength} bytes within the {left} bytes left");
+        }
+
+        key = new ReadOnlySpan<byte>(p + header, (int)keyLength);
+        value = new ReadOnlySpan<byte>(p + header + keyLength, (int)valueLength);
+        return offset + header + keyLength + valueLength;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, out uint keyLength, out uint valueLength)
+    {
+        ulong used = ReadVarint(p, left, offset, out keyLength);
+        used += ReadVarint(p + used, left - used, offset, out valueLength);
+        return used;
+    }
+
+    private static ulong ReadVarint(byte* p, ulong left, ulong offset, out uint value)
+    {
+        ulong result = 0;
+        for (int i = 0; i < MaxVarintLength; i++)
+        {
+            if ((ulong)i >= left)
+            {
+                break;
+            }
+
+            byte b = p[i];
+            result |= (ulong)(b & 0x7F) << (7 * i);
+            if (b < 0x80)
+            {
+                if (result > int.MaxValue || (i > 0 && b == 0))
+                {
+                    ThrowRecord(offset, "a minimal LEB128 length of at most 2^31-1");
+                }
+
+                value = (uint)result;
+                return (ulong)i + 1;
+            }
+        }
+
+        ThrowRecord(offset, "a LEB128 length of at most 5 bytes inside the data section");
+        value = 0;
+        return 0;
+    }
+
+    /// <summary>Offset of the record of rank <paramref name="index"/> (0 ≤ index &lt; Count, checked by the caller).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong RecordOffsetAt(int index)
+    {
+        if (_indexWidth == 4)
+        {
+            uint narrow = Unsafe.ReadUnaligned<uint>(_index + ((long)index * 4));
+            return BitConverter.IsLittleEndian ? narrow : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(narrow);
+        }
+
+        ulong wide = Unsafe.ReadUnaligned<ulong>(_index + ((long)index * 8));
+        return BitConverter.IsLittleEndian ? wide : BinaryPrimitivesReverse(wide);
+    }
+
+    /// <summary>Key and value of rank <paramref name="index"/>.</summary>
+    public void ReadAt(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => _ = ReadRecord(RecordOffsetAt(index), out key, out value);
+
+    /// <summary>Key of rank <paramref name="index"/>.</summary>
+    public ReadOnlySpan<byte> KeyAt(int index)
+    {
+        ReadRecord(RecordOffsetAt(index), out ReadOnlySpan<byte> key, out _);
+        return key;
+    }
+
+    /// <summary>First rank whose key is ≥ <paramref name="key"/> in ordinal UTF-8 order (Count when none).</summary>
+    public int LowerBound(ReadOnlySpan<byte> key)
+    {
+        int lo = 0;
+        int hi = Count;
+        while (lo < hi)
+        {
+            int mid = (int)(((uint)lo + (uint)hi) >> 1);
+            if (KeyAt(mid).SequenceCompareTo(key) < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>Rank of the record at <paramref name="offset"/> (found through the index, whose offsets rise with rank).</summary>
+    public int RankOfOffset(ulong offset)
+    {
+        int lo = 0;
+        int hi = Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)(((uint)lo + (uint)hi) >> 1);
+            ulong at = RecordOffsetAt(mid);
+            if (at == offset)
+            {
+                return mid;
+            }
+
+            if (at < offset)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        ThrowRecord(offset, "an index entry for every record the slots point to");
+        return -1;
+    }
+
+    /// <summary>Full check: body checksum, then every record, the order of keys, and every slot.</summary>
+    public void Verify()
+    {
+        ulong body = Checksum.Body(_base + HeaderSize, Header.FileLength - HeaderSize);
+        if (body != Header.BodyChecksum)
+        {
+            SnapshotHeader.Fail("body_checksum", BodyChecksumOffset, $"0x{body:x16} (XXH3-64 of the body)", $"0x{Header.BodyChecksum:x16}");
+        }
+
+        // Records tile the data section in rank order with strictly rising keys.
+        ulong expected = _dataOffset;
+        ReadOnlySpan<byte> previous = default;
+        for (int i = 0; i < Count; i++)
+        {
+            ulong offset = RecordOffsetAt(i);
+            if (offset != expected)
+            {
+                SnapshotHeader.Fail("index", Header.IndexOffset + ((long)i * _indexWidth), $"record offset {expected}", offset.ToString(CultureInfo.InvariantCulture));
+            }
+
+            ulong next = ReadRecord(offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
+            if (i > 0 && previous.SequenceCompareTo(key) >= 0)
+            {
+                SnapshotHeader.Fail("data", (long)offset, "keys in strictly rising ordinal UTF-8 order", $"key {i} not above key {i - 1}");
+            }
+
+            if (!System.Text.Unicode.Utf8.IsValid(key) || !System.Text.Unicode.Utf8.IsValid(value))
+            {
+                SnapshotHeader.Fail("data", (long)offset, "UTF-8 key and value", "invalid UTF-8");
+            }
+
+            previous = key;
+            expected = next;
+        }
+
+        if (expected != _fileLength)
+        {
+            SnapshotHeader.Fail("data_length", DataLengthOffset, $"records ending at {_fileLength}", $"records ending at {expected}");
+        }
+
+        // Slots: each record once, tagged with its hash, at or after its home within max_probe,
+        // in rising hash order with no empty slot between a home and the entry placed for it.
+        var seen = new bool[Count];
+        int used = 0;
+        ulong previousHash = 0;
+        for (ulong i = 0; i < _slotCount; i++)
+        {
+            ulong slot = ReadSlot(i);
+            if (slot == 0)
+            {
+                continue;
+            }
+
+            long at = Header.SlotsOffset + (long)(i * SlotSize);
+            ulong offset = slot & _offsetMask;
+            int rank = RankOfOffset(offset);
+            if (seen[rank])
+            {
+                SnapshotHeader.Fail("slots", at, "each record in one slot", $"record {rank} twice");
+            }
+
+            seen[rank] = true;
+            used++;
+            ulong hash = XxHash3.HashToUInt64(KeyAt(rank), _seed);
+            ulong home = Math.BigMul(hash, _homeSlots, out _);
+            if (slot >> _offsetBits != hash >> _offsetBits || home > i || i - home >= _probeLimit || hash < previousHash)
+            {
+                SnapshotHeader.Fail("slots", at, "the key's hash tag, placed in hash order within max_probe of its home", $"slot 0x{slot:x16} for home {home}");
+            }
+
+            if (i > home && ReadSlot(i - 1) == 0)
+            {
+                SnapshotHeader.Fail("slots", at, "no empty slot between an entry and its home", "an empty slot before it");
+            }
+
+            previousHash = hash;
+        }
+
+        if (used != Count)
+        {
+            SnapshotHeader.Fail("slots", Header.SlotsOffset, $"{Count} used slots", used.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowRecord(ulong offset, string expected) => throw new SnapshotFormatException("record", (long)offset, expected, "bytes that do not fit");
+}
