@@ -8,9 +8,21 @@ namespace Shmap.Benchmarks;
 /// iterations. Loggers, columns and exporters (GitHub markdown among them) come from the default
 /// config that <see cref="Program"/> passes to the switcher; a class only picks its job here.
 /// </summary>
+/// <remarks>
+/// Jobs time with <see cref="ThreadCpuClock"/> (the benchmark thread's CPU time) unless
+/// <see cref="UseWallClock"/> is set (<c>--wall-clock</c>): the machine these run on is shared with
+/// parallel builds, and wall time there mostly measures how long the thread waited for a core.
+/// </remarks>
 public abstract class BenchConfig : ManualConfig
 {
-    protected BenchConfig(Job job) => AddJob(job.WithLaunchCount(1));
+    protected BenchConfig(Job job)
+    {
+        job = job.WithLaunchCount(1);
+        AddJob(UseWallClock || !ThreadCpuClock.Instance.IsAvailable ? job : job.WithClock(ThreadCpuClock.Instance));
+    }
+
+    /// <summary>Time with BenchmarkDotNet's default wall clock instead of thread CPU time.</summary>
+    public static bool UseWallClock { get; set; }
 }
 
 /// <summary>Lookups: one invocation is a million lookups (milliseconds to a second), so few iterations suffice.</summary>

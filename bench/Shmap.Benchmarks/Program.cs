@@ -7,10 +7,13 @@ namespace Shmap.Benchmarks;
 /// <summary>
 /// Entry point. <c>size [N ...]</c> prints the snapshot size report; <c>lmdb-check</c> only checks
 /// the LightningDB native library; anything else goes to BenchmarkDotNet's switcher
-/// (e.g. <c>--filter '*'</c>).
+/// (e.g. <c>--filter '*'</c>), after removing <c>--wall-clock</c> (time with wall time instead of
+/// the benchmark thread's CPU time, see <see cref="BenchConfig"/>).
 /// </summary>
 public static class Program
 {
+    private const string WallClockOption = "--wall-clock";
+
     public static int Main(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -31,7 +34,8 @@ public static class Program
             return 0;
         }
 
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance);
+        BenchConfig.UseWallClock = args.Contains(WallClockOption);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. args.Where(a => a != WallClockOption)], DefaultConfig.Instance);
         return 0;
     }
 }
