@@ -35,7 +35,10 @@ public static class Program
         }
 
         BenchConfig.UseWallClock = args.Contains(WallClockOption);
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. args.Where(a => a != WallClockOption)], DefaultConfig.Instance);
+        // BenchmarkDotNet gives up on building its boilerplate project after 2 minutes by default;
+        // on a busy 2-core machine that build can take longer.
+        IConfig config = ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(15));
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. args.Where(a => a != WallClockOption)], config);
         return 0;
     }
 }
