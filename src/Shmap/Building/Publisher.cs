@@ -55,6 +55,7 @@ internal static unsafe class Publisher
         }
 
         control.RecordPublish(version, now);
+        control.Touch();
         return version;
     }
 
@@ -72,6 +73,7 @@ internal static unsafe class Publisher
         {
             File.Delete(name.SnapshotPath);
             control.RecordDelete();
+            control.Touch();
         }
 
         return existed;

@@ -21,18 +21,54 @@ namespace Shmap;
 /// </remarks>
 public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 {
+    private readonly SharedName? _sharedName;
     private SnapshotReader? _reader;
+    private ControlFile? _control;
 
-    private SharedMap(SnapshotReader reader, string? name, string? path)
+    internal SharedMap(SnapshotReader reader, SharedName? name, string? path)
     {
         _reader = reader;
-        Name = name;
+        _sharedName = name;
         Path = path;
         Count = reader.Count;
     }
 
     /// <summary>The shared name it was opened by, or null.</summary>
-    public string? Name { get; }
+    public string? Name => _sharedName?.Name;
+
+    /// <summary>
+    /// False once a newer version of its name has been published (or the name deleted); true for
+    /// maps not opened by name. Costs one read of a shared word after the first call.
+    /// </summary>
+    public bool IsLatest
+    {
+        get
+        {
+            _ = Reader;
+            if (_sharedName is not SharedName name)
+            {
+                return true;
+            }
+
+            ControlFile? control = _control;
+            if (control is null)
+            {
+                control = ControlFile.TryOpenForReading(name);
+                if (control is null)
+                {
+                    return File.Exists(name.SnapshotPath);
+                }
+
+                if (Interlocked.CompareExchange(ref _control, control, null) is { } raced)
+                {
+                    control.Dispose();
+                    control = raced;
+                }
+            }
+
+            return control.State != ControlFile.StateDeleted && control.Version <= Version;
+        }
+    }
 
     /// <summary>The file it maps, or null for <see cref="Load(byte[])"/>.</summary>
     public string? Path { get; }
@@ -57,6 +93,11 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
     public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
+
+    /// <summary>The reader of a map that is never disposed while in use (a follower's versions); no check.</summary>
+    internal SnapshotReader DangerousReader => _reader!;
+
+    internal SharedName? Shared => _sharedName;
 
     internal SnapshotReader Reader
     {
@@ -83,7 +124,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         string path = shared.SnapshotPath;
         try
         {
-            return new SharedMap(OpenReader(path), name, path);
+            return new SharedMap(OpenReader(path), shared, path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -118,6 +159,30 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// </summary>
     /// <returns>Whether there was a map to remove.</returns>
     public static bool Delete(string name, SharedMapOptions? options = null) => Publisher.Delete(SharedName.Create(name, options));
+
+    /// <summary>
+    /// Publishes a snapshot file (for example one written by <see cref="SharedMapBuilder.WriteTo"/>
+    /// on another machine) under <paramref name="name"/> as its next version, after checking all of
+    /// it with <see cref="Verify"/>. An invalid file changes nothing.
+    /// </summary>
+    /// <returns>The version published.</returns>
+    /// <exception cref="SnapshotFormatException">The file is not a valid snapshot; the name is untouched.</exception>
+    /// <exception cref="SharedMapExistsException">The name exists and <paramref name="force"/> is false.</exception>
+    public static unsafe long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
+    {
+        SharedName shared = SharedName.Create(name, options);
+        using SharedMap source = OpenFile(snapshotFile);
+        source.Verify();
+        SnapshotReader reader = source.Reader;
+        return Publisher.Publish(shared, options ?? SharedMapOptions.Default, force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew, reader.Header.FileLength, reader.CopyTo);
+    }
+
+    /// <summary>
+    /// Follows <paramref name="name"/>: the returned map answers every call from the newest
+    /// published version, switching without locks when a new one appears.
+    /// </summary>
+    /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
+    public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(SharedName.Create(name, options));
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
     public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
@@ -230,8 +295,28 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="SnapshotFormatException">Something does not check out; the exception names it.</exception>
     public void Verify() => Reader.Verify();
 
-    /// <summary>Unmaps the snapshot. Spans obtained from it become invalid.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _reader, null)?.Dispose();
+    /// <summary>Writes the snapshot's bytes (header included) to <paramref name="destination"/>.</summary>
+    public void WriteTo(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        Reader.CopyTo(destination);
+    }
+
+    /// <summary>Unmaps the snapshot (once no follower or snapshot shares it). Spans obtained from it become invalid.</summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _reader, null)?.Release();
+        Interlocked.Exchange(ref _control, null)?.Dispose();
+    }
+
+    /// <summary>Another map over the same bytes, with its own lifetime, or null when they are already released.</summary>
+    internal SharedMap? TryShare()
+    {
+        SnapshotReader? reader = _reader;
+        return reader is not null && reader.TryAddReference() ? new SharedMap(reader, _sharedName, Path) : null;
+    }
+
+    internal static SharedMap OpenByPath(SharedName name) => new(OpenReader(name.SnapshotPath), name, name.SnapshotPath);
 
     private static SnapshotReader OpenReader(string path)
     {

@@ -28,6 +28,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private readonly int _offsetBits;
     private readonly ulong _offsetMask;
     private readonly int _indexWidth;
+    private int _references = 1;
 
     public SnapshotReader(SnapshotMemory memory)
     {
@@ -64,7 +65,56 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Start of the snapshot, for callers that prefetch (GetMany).</summary>
     internal byte* Base => _base;
 
-    public void Dispose() => _memory.Dispose();
+    /// <summary>Drops the creator's reference (<see cref="Release"/>).</summary>
+    public void Dispose() => Release();
+
+    /// <summary>
+    /// Takes one more reference unless the memory is already released. Each reference is dropped
+    /// with <see cref="Release"/>; the last one unmaps. Followers and snapshots share one reader so.
+    /// </summary>
+    public bool TryAddReference()
+    {
+        int current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Drops one reference; the last one unmaps the snapshot.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _memory.Dispose();
+        }
+    }
+
+    /// <summary>Copies the whole snapshot to <paramref name="destination"/>.</summary>
+    public void CopyTo(Stream destination)
+    {
+        for (long done = 0; done < Header.FileLength;)
+        {
+            int chunk = (int)Math.Min(1 << 20, Header.FileLength - done);
+            destination.Write(new ReadOnlySpan<byte>(_base + done, chunk));
+            done += chunk;
+        }
+    }
+
+    /// <summary>Copies the whole snapshot to <paramref name="destination"/> ({FileLength} bytes) and stamps a publication into its header.</summary>
+    public void CopyTo(byte* destination, long version, long publishedAtUnixMs)
+    {
+        Buffer.MemoryCopy(_base, destination, Header.FileLength, Header.FileLength);
+        SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAtUnixMs);
+    }
 
     /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
