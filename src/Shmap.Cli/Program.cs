@@ -68,7 +68,7 @@ internal static class Program
             }
             catch (Exception e)
             {
-                code = ReportException(e, error, verbose, cancellation);
+                code = ReportException(e, error, verbose, CommandPath(parseResult.CommandResult.Command), cancellation);
             }
         }
 
@@ -109,7 +109,7 @@ internal static class Program
     }
 
     /// <summary>Maps an exception to its exit code and one line on stderr (the whole exception with --verbose).</summary>
-    internal static int ReportException(Exception e, TextWriter error, bool verbose, CancellationToken cancellation)
+    internal static int ReportException(Exception e, TextWriter error, bool verbose, string verb, CancellationToken cancellation)
     {
         (int code, string message) = e switch
         {
@@ -131,6 +131,11 @@ internal static class Program
             if (message.Length > 0)
             {
                 error.WriteLine("shmap: " + message);
+            }
+
+            if (code == ExitCodes.Usage)
+            {
+                error.WriteLine($"Run '{verb} --help' for usage and examples.");
             }
 
             if (verbose)

@@ -28,14 +28,10 @@ internal static class ScanCommand
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(prefix) is not null && (result.GetValue(from) is not null || result.GetValue(to) is not null))
+            // Presence only: values may not have parsed (their own error is reported then).
+            if (result.GetResult(prefix) is not null && (result.GetResult(from) is not null || result.GetResult(to) is not null))
             {
                 result.AddError("--prefix cannot be combined with --from/--to.");
-            }
-
-            if (result.GetValue(limit) is < 0)
-            {
-                result.AddError("--limit must be 0 or more.");
             }
         });
         app.SetAction(
@@ -48,6 +44,11 @@ internal static class ScanCommand
             ],
             (context, parseResult) =>
             {
+                if (parseResult.GetValue(limit) is < 0)
+                {
+                    throw new CliException(ExitCodes.Usage, "--limit must be 0 or more.");
+                }
+
                 using SharedMap map = Common.Open(context, parseResult.GetRequiredValue(name));
                 string? p = parseResult.GetValue(prefix);
                 string? a = parseResult.GetValue(from);

@@ -115,5 +115,11 @@ internal static class CsvParser
 
             sink.Add(key.Span, value.Span, recordLine);
         }
+
+        if (state == State.Quoted)
+        {
+            // The input ended inside a quoted field whose last line had a line break.
+            throw new InputException(source, recordLine, "a quoted field is not closed before the end of the input; close it with \".");
+        }
     }
 }
