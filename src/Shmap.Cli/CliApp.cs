@@ -29,12 +29,17 @@ internal sealed class CliApp
             Description = "On errors, print the full exception with its stack trace.",
             Recursive = true,
         };
-        Root = new RootCommand(
+        // A plain command named "shmap" rather than RootCommand, whose name is the executable's
+        // (Shmap.Cli under dotnet run): help and errors say what users type.
+        Root = new Command(
+            "shmap",
             "shmap: share a read-mostly string map between processes through shared memory.\n" +
             "Every process maps the same immutable snapshot read-only; publishing a new version is atomic.")
         {
             Dir,
             Verbose,
+            new HelpOption(),
+            new VersionOption(),
         };
 
         HelpOption help = Root.Options.OfType<HelpOption>().Single();
@@ -77,7 +82,7 @@ internal sealed class CliApp
 
     public TextWriter Error { get; }
 
-    public RootCommand Root { get; }
+    public Command Root { get; }
 
     public Option<string?> Dir { get; }
 

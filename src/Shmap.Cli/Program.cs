@@ -43,7 +43,8 @@ internal static class Program
     /// <summary>Runs one command line against the given streams and returns the exit code. Never throws.</summary>
     public static async Task<int> RunAsync(string[] args, CliStreams streams, CancellationToken cancellation = default)
     {
-        using var output = new StreamWriter(streams.Output, s_utf8, 1 << 16, leaveOpen: true);
+        // Flushed at each write: messages keep their order with stderr; bulk data goes through DataOutput().
+        using var output = new StreamWriter(streams.Output, s_utf8, 1 << 16, leaveOpen: true) { AutoFlush = true };
         using var error = new StreamWriter(streams.Error, s_utf8, 1 << 12, leaveOpen: true) { AutoFlush = true };
         var app = new CliApp(streams, output, error);
         ParseResult parseResult = app.Root.Parse(args);
@@ -101,7 +102,7 @@ internal static class Program
         var names = new List<string>();
         for (Symbol? symbol = command; symbol is Command c; symbol = c.Parents.FirstOrDefault())
         {
-            names.Add(c is RootCommand ? "shmap" : c.Name);
+            names.Add(c.Name);
         }
 
         names.Reverse();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Reflection;
 using System.Text.Json;
 using Shmap.Cli.Demo;
 using Shmap.Cli.Diagnostics;
@@ -80,6 +81,12 @@ internal static class DemoCommand
             var total = Stopwatch.StartNew();
             Title($"Shmap demo: one string map in shared memory, read by {_settings.Readers} processes at once");
             Note($"directory {_context.Directory}, name '{name}', {Display.Count(_settings.Entries)} users, seed {_settings.Seed}, {Environment.ProcessorCount} CPU cores");
+
+            if (typeof(SharedMap).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true)
+            {
+                Note("this is a Debug build of Shmap: its lookups run several times slower than in Release (Dictionary is always optimized);");
+                Note("for representative numbers: dotnet run -c Release --project src/Shmap.Cli -- demo");
+            }
 
             var children = new List<ChildProcess>();
             bool published = false;

@@ -14,7 +14,8 @@ internal static class DemoReaderCommand
 {
     public const string Verb = "__demo-reader";
 
-    private const int Batch = 4096;
+    /// <summary>Lookups between checks for a new version and for commands: small, so a switch is seen within microseconds.</summary>
+    private const int Batch = 256;
 
     /// <summary>A reader left alone (its parent killed hard) stops by itself after this long.</summary>
     private static readonly TimeSpan s_maxRun = TimeSpan.FromMinutes(2);

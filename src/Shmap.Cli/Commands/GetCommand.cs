@@ -42,10 +42,7 @@ internal static class GetCommand
     {
         using SharedMap map = Common.Open(context, name);
         var values = new string?[keys.Length];
-        for (int i = 0; i < keys.Length; i++)
-        {
-            values[i] = map.Get(keys[i]);
-        }
+        map.GetMany(keys, values);
 
         if (format == OutputFormat.Json)
         {

@@ -37,17 +37,20 @@ internal static class ProgressDisplay
                 new SpinnerColumn())
             .Start(progress =>
             {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 ProgressState first = state();
-                ProgressTask bar = progress.AddTask(Describe(first), maxValue: first.TotalBytes ?? 1);
+                ProgressTask bar = progress.AddTask(Describe(first, clock.Elapsed), maxValue: first.TotalBytes ?? 1);
                 bar.IsIndeterminate = first.TotalBytes is null;
                 while (!task.Wait(100))
                 {
-                    Update(bar, state());
+                    Update(bar, state(), clock.Elapsed);
                 }
 
-                Update(bar, state());
+                ProgressState last = state();
+                Update(bar, last, clock.Elapsed);
                 if (task.IsCompletedSuccessfully)
                 {
+                    bar.Description = Describe(last with { Phase = "done" }, clock.Elapsed);
                     bar.IsIndeterminate = false;
                     bar.MaxValue = Math.Max(bar.Value, 1);
                     bar.Value = bar.MaxValue;
@@ -58,9 +61,9 @@ internal static class ProgressDisplay
         return task.GetAwaiter().GetResult();
     }
 
-    private static void Update(ProgressTask bar, ProgressState state)
+    private static void Update(ProgressTask bar, ProgressState state, TimeSpan elapsed)
     {
-        bar.Description = Describe(state);
+        bar.Description = Describe(state, elapsed);
         if (state.TotalBytes is { } total)
         {
             bar.MaxValue = Math.Max(total, 1);
@@ -69,5 +72,10 @@ internal static class ProgressDisplay
         bar.Value = state.Bytes;
     }
 
-    private static string Describe(ProgressState state) => Markup.Escape($"{state.Phase,-10} {Display.Count(state.Items),11} {state.ItemName}");
+    private static string Describe(ProgressState state, TimeSpan elapsed)
+    {
+        double perSecond = elapsed.TotalSeconds > 0.05 ? state.Items / elapsed.TotalSeconds : 0;
+        string rate = perSecond >= 1e6 ? $"{perSecond / 1e6:0.00}M/s" : $"{perSecond / 1e3:0.0}k/s";
+        return Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{state.Phase,-10} {Display.Count(state.Items),11} {state.ItemName} {rate,9}"));
+    }
 }
