@@ -55,7 +55,7 @@ public class EdgeCaseTests
     {
         SortedDictionary<string, string> model = Utf8Order.NewModel();
         model["only"] = "value";
-        using SharedMap map = SharedMap.Load(Build(model).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
         MapAssert.Matches(model, map, ["", "o", "onl", "only ", "onlx", "红"], [("o", "p"), ("p", "o"), ("only", "only")], ["o", "on", "only", "only!", "x"]);
         Assert.Equal(new KeyValuePair<string, string>("only", "value"), map.GetAt(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.GetAt(1));
@@ -68,7 +68,7 @@ public class EdgeCaseTests
         model[string.Empty] = string.Empty;
         model["a"] = string.Empty;
         model["b"] = "x";
-        using SharedMap map = SharedMap.Load(Build(model).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
         Assert.Equal(string.Empty, map.Get(string.Empty));
         Assert.Equal(0, map.IndexOf(string.Empty));
         Assert.True(map.TryGetValue(ReadOnlySpan<byte>.Empty, out ReadOnlySpan<byte> value));
@@ -84,7 +84,7 @@ public class EdgeCaseTests
     {
         SortedDictionary<string, string> model = Utf8Order.NewModel();
         model[string.Empty] = "empty key";
-        using SharedMap map = SharedMap.Load(Build(model).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
         MapAssert.Matches(model, map, ["\0", "a"]);
     }
 
@@ -104,7 +104,7 @@ public class EdgeCaseTests
         model["short"] = longValue;
         model[longKey[..^1] + "j"] = longValue; // same long prefix, differs in the last byte
         model[string.Empty] = longValue;
-        using SharedMap map = SharedMap.Load(Build(model).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
         MapAssert.LookupMatches(model, map, longKey + "k");
         MapAssert.LookupMatches(model, map, longKey[..^1]);
         Assert.Equal(model.ToList(), map.ToList());
@@ -139,7 +139,7 @@ public class EdgeCaseTests
         model[key + "😀"] = "long + emoji";
         model[string.Concat(Enumerable.Repeat("😀", chars))] = "emoji";
         model["x"] = "short";
-        using SharedMap map = SharedMap.Load(Build(model).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
         MapAssert.Matches(model, map, [key[..^1], key + "b", new string(ch, chars * 2), string.Concat(Enumerable.Repeat("😀", chars + 1))]);
 
         // Repeated rented lookups return buffers to the pool without corrupting later lookups.
@@ -284,7 +284,7 @@ public class EdgeCaseTests
     [Fact]
     public void Range_FromAboveTo_IsEmpty()
     {
-        using SharedMap map = SharedMap.Load(Build(Seed()).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());
         Assert.Empty(map.Range("zb", "aaa"));
         Assert.Empty(map.Range("tes", "tes"));
         Assert.Equal(["tes"], map.Range("tes", "tes\0").Select(e => e.Key));
@@ -293,7 +293,7 @@ public class EdgeCaseTests
     [Fact]
     public void GetAt_OutOfRange_Throws()
     {
-        using SharedMap map = SharedMap.Load(Build(Seed()).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());
         Assert.Throws<ArgumentOutOfRangeException>(() => map.GetAt(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.GetAt(map.Count));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.GetAt(int.MaxValue));
@@ -303,7 +303,7 @@ public class EdgeCaseTests
     [Fact]
     public void Lookups_NullArguments_ThrowArgumentNull()
     {
-        using SharedMap map = SharedMap.Load(Build(Seed()).Dump());
+        using SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());
         Assert.Throws<ArgumentNullException>(() => map.Get(null!));
         Assert.Throws<ArgumentNullException>(() => map.TryGetValue((string)null!, out string? _));
         Assert.Throws<ArgumentNullException>(() => map.IndexOf(null!));
@@ -315,7 +315,7 @@ public class EdgeCaseTests
     [Fact]
     public void Dispose_ThenAnyApi_ThrowsObjectDisposed()
     {
-        SharedMap map = SharedMap.Load(Build(Seed()).Dump());
+        SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());
         IEnumerator<KeyValuePair<string, string>> live = map.GetEnumerator();
         Assert.True(live.MoveNext());
         map.Dispose();
@@ -343,7 +343,7 @@ public class EdgeCaseTests
     public void Dispose_MappedFile_ThenAnyApi_ThrowsObjectDisposed()
     {
         using var dir = new TestDirectory();
-        Build(Seed()).Share("disposed", options: dir.Options);
+        TestMaps.Build(TestMaps.Seed()).Share("disposed", options: dir.Options);
         SharedMap map = SharedMap.Open("disposed", dir.Options);
         Assert.Equal("323", map.Get("aaa"));
         map.Dispose();
@@ -357,7 +357,7 @@ public class EdgeCaseTests
         using var dir = new TestDirectory();
         Directory.CreateDirectory(dir.Path);
         string path = Path.Combine(dir.Path, "written.shmap");
-        SharedMapBuilder builder = Build(Seed());
+        SharedMapBuilder builder = TestMaps.Build(TestMaps.Seed());
         using (FileStream file = File.Create(path))
         {
             builder.WriteTo(file);
@@ -367,28 +367,7 @@ public class EdgeCaseTests
         Assert.Equal(path, map.Path);
         Assert.Null(map.Name);
         Assert.Equal(0, map.Version);
-        MapAssert.Matches(Seed(), map);
+        MapAssert.Matches(TestMaps.Seed(), map);
         Assert.Throws<FileNotFoundException>(() => SharedMap.OpenFile(Path.Combine(dir.Path, "missing.shmap")));
-    }
-
-    internal static SortedDictionary<string, string> Seed()
-    {
-        SortedDictionary<string, string> model = Utf8Order.NewModel();
-        model["aaa"] = "323";
-        model["zb"] = "1233";
-        model["tes"] = "32z";
-        model["红"] = "32是";
-        return model;
-    }
-
-    internal static SharedMapBuilder Build(IEnumerable<KeyValuePair<string, string>> entries)
-    {
-        var builder = new SharedMapBuilder();
-        foreach ((string key, string value) in entries)
-        {
-            builder.Set(key, value);
-        }
-
-        return builder;
     }
 }

@@ -12,7 +12,7 @@ public class GoldenTests
     /// <summary>The seed example plus an empty key, NUL, a 2-byte length, and characters whose UTF-8 and UTF-16 orders differ.</summary>
     internal static SortedDictionary<string, string> Entries()
     {
-        SortedDictionary<string, string> model = EdgeCaseTests.Seed();
+        SortedDictionary<string, string> model = TestMaps.Seed();
         model[string.Empty] = "empty key";
         model["a\0b"] = "nul inside";
         model["empty value"] = string.Empty;
@@ -25,7 +25,7 @@ public class GoldenTests
     [Fact]
     public void Dump_SeedEntries_MatchesGoldenFile()
     {
-        byte[] dump = EdgeCaseTests.Build(Entries()).Dump();
+        byte[] dump = TestMaps.Build(Entries()).Dump();
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
             string source = Path.Combine(FindRepositoryRoot(), "tests", "Shmap.Tests", "Golden", "seed.shmap");

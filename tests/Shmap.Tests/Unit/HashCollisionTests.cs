@@ -73,7 +73,7 @@ public class HashCollisionTests
             model["filler-" + i.ToString(CultureInfo.InvariantCulture)] = "f";
         }
 
-        byte[] dump = EdgeCaseTests.Build(model).Dump();
+        byte[] dump = TestMaps.Build(model).Dump();
         using SharedMap map = SharedMap.Load(dump);
         MapAssert.Matches(model, map, misses);
         foreach (string miss in misses)
@@ -120,7 +120,7 @@ public class HashCollisionTests
             model[key] = "v:" + key;
         }
 
-        byte[] dump = EdgeCaseTests.Build(model).Dump();
+        byte[] dump = TestMaps.Build(model).Dump();
         SnapshotHeader header = SnapshotHeader.Parse(dump, dump.Length);
         Assert.Equal(homeSlots, header.HomeSlots);
         Assert.True(header.SlotCount >= (long)homeSlots + PerCrowd - 1, $"expected an overflow tail, slot count {header.SlotCount}");
@@ -141,7 +141,7 @@ public class HashCollisionTests
             model[b] = a;
         }
 
-        EdgeCaseTests.Build(model).Share("collisions", options: dir.Options);
+        TestMaps.Build(model).Share("collisions", options: dir.Options);
         using SharedMap map = SharedMap.Open("collisions", dir.Options);
         MapAssert.Matches(model, map);
     }

@@ -58,13 +58,13 @@ public class SharedNameTests
         string name = s_validNames[which];
         using var dir = new TestDirectory();
         Assert.False(SharedMap.Exists(name, dir.Options));
-        EdgeCaseTests.Build(EdgeCaseTests.Seed()).Share(name, options: dir.Options);
+        TestMaps.Build(TestMaps.Seed()).Share(name, options: dir.Options);
         Assert.True(SharedMap.Exists(name, dir.Options));
         Assert.True(File.Exists(Path.Combine(dir.Path, name + ".shmap")));
         using (SharedMap map = SharedMap.Open(name, dir.Options))
         {
             Assert.Equal(name, map.Name);
-            MapAssert.Matches(EdgeCaseTests.Seed(), map);
+            MapAssert.Matches(TestMaps.Seed(), map);
         }
 
         Assert.True(SharedMap.Delete(name, dir.Options));
@@ -75,7 +75,7 @@ public class SharedNameTests
     public void Share_Twice_ThrowsExistsAndLeavesMapUnchanged()
     {
         using var dir = new TestDirectory();
-        EdgeCaseTests.Build(EdgeCaseTests.Seed()).Share("test:3325", options: dir.Options);
+        TestMaps.Build(TestMaps.Seed()).Share("test:3325", options: dir.Options);
         string path = Path.Combine(dir.Path, "test:3325.shmap");
         byte[] before = File.ReadAllBytes(path);
 
@@ -97,7 +97,7 @@ public class SharedNameTests
     {
         using var dir = new TestDirectory();
         DateTimeOffset start = DateTimeOffset.UtcNow.AddSeconds(-1);
-        EdgeCaseTests.Build(EdgeCaseTests.Seed()).Share("v", options: dir.Options);
+        TestMaps.Build(TestMaps.Seed()).Share("v", options: dir.Options);
         using SharedMap first = SharedMap.Open("v", dir.Options);
         Assert.Equal(1, first.Version);
         Assert.InRange(first.PublishedAt!.Value, start, DateTimeOffset.UtcNow.AddSeconds(1));
@@ -119,7 +119,7 @@ public class SharedNameTests
 
         // The map opened first still reads its own snapshot.
         Assert.Equal(1, first.Version);
-        MapAssert.Matches(EdgeCaseTests.Seed(), first);
+        MapAssert.Matches(TestMaps.Seed(), first);
         Assert.Empty(Directory.EnumerateFiles(dir.Path, "*.tmp", new EnumerationOptions { AttributesToSkip = 0 }));
     }
 
@@ -141,7 +141,7 @@ public class SharedNameTests
         SharedMapNotFoundException missingDir = Assert.Throws<SharedMapNotFoundException>(() => SharedMap.Open("d", dir.Options));
         Assert.Equal("d", missingDir.Name);
 
-        EdgeCaseTests.Build(EdgeCaseTests.Seed()).Share("d", options: dir.Options);
+        TestMaps.Build(TestMaps.Seed()).Share("d", options: dir.Options);
         Assert.Throws<SharedMapNotFoundException>(() => SharedMap.Open("other", dir.Options));
         using SharedMap held = SharedMap.Open("d", dir.Options);
 
@@ -152,7 +152,7 @@ public class SharedNameTests
         Assert.Equal(Path.Combine(dir.Path, "d.shmap"), gone.Path);
 
         // Maps already open keep working after the delete.
-        MapAssert.Matches(EdgeCaseTests.Seed(), held);
+        MapAssert.Matches(TestMaps.Seed(), held);
 
         // Sharing again (without force) works, and the numbering continues.
         new SharedMapBuilder { ["new"] = "1" }.Share("d", options: dir.Options);
