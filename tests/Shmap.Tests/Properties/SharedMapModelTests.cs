@@ -11,7 +11,8 @@ namespace Shmap.Tests.Properties;
 /// <see cref="SharedMapBuilder"/> and to a model <see cref="SortedDictionary{TKey, TValue}"/> in UTF-8
 /// byte order; the snapshot read back through <see cref="SharedMap.Load(byte[])"/> and through
 /// Share + Open must agree with the model on every API. CsCheck shrinks a failure and prints its
-/// seed; rerun one with the environment variable CsCheck_Seed=&lt;seed&gt;.
+/// seed; rerun one with the environment variable CsCheck_Seed=&lt;seed&gt;. CsCheck_Iter=N runs N
+/// iterations of each property instead of the defaults (a long opt-in run).
 /// </summary>
 public class SharedMapModelTests(ITestOutputHelper output)
 {
@@ -61,7 +62,7 @@ public class SharedMapModelTests(ITestOutputHelper output)
                 Assert.Null(map.PublishedAt);
                 MapAssert.Matches(model, map, c.Probes, c.Ranges, c.Prefixes);
             },
-            iter: 400,
+            iter: Iterations(400),
             print: Describe,
             writeLine: output.WriteLine);
     }
@@ -97,7 +98,7 @@ public class SharedMapModelTests(ITestOutputHelper output)
                     Assert.True(SharedMap.Delete(name, dir.Options));
                 }
             },
-            iter: 60,
+            iter: Iterations(60),
             print: Describe,
             writeLine: output.WriteLine);
     }
@@ -127,7 +128,7 @@ public class SharedMapModelTests(ITestOutputHelper output)
                 first.WriteTo(stream);
                 Assert.Equal(dump, stream.ToArray());
             },
-            iter: 200,
+            iter: Iterations(200),
             print: Describe,
             writeLine: output.WriteLine);
     }
@@ -154,10 +155,14 @@ public class SharedMapModelTests(ITestOutputHelper output)
 
                 Assert.Equal(builder.Dump(), utf8Builder.Dump());
             },
-            iter: 100,
+            iter: Iterations(100),
             print: Describe,
             writeLine: output.WriteLine);
     }
+
+    /// <summary>The default iteration count, or CsCheck_Iter when set (for long opt-in runs).</summary>
+    private static long Iterations(long normal) =>
+        long.TryParse(Environment.GetEnvironmentVariable("CsCheck_Iter"), CultureInfo.InvariantCulture, out long configured) ? configured : normal;
 
     private static (SharedMapBuilder Builder, SortedDictionary<string, string> Model) Apply(Op[] ops)
     {

@@ -291,6 +291,17 @@ public class EdgeCaseTests
     }
 
     [Fact]
+    public void Scans_LoneSurrogateBound_ThrowArgumentException()
+    {
+        // Unlike lookups (a key that cannot be stored is simply absent), a scan bound must be
+        // comparable to stored keys: the caller's mistake is reported.
+        using SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());
+        Assert.Throws<ArgumentException>(() => map.Range("\uD800", null));
+        Assert.Throws<ArgumentException>(() => map.Range(null, "a\uDC00"));
+        Assert.Throws<ArgumentException>(() => map.StartsWith("\uD83D"));
+    }
+
+    [Fact]
     public void GetAt_OutOfRange_Throws()
     {
         using SharedMap map = SharedMap.Load(TestMaps.Build(TestMaps.Seed()).Dump());

@@ -162,6 +162,22 @@ public class SharedNameTests
     }
 
     [Fact]
+    public void Delete_SnapshotWithoutControlFile_RemovesIt()
+    {
+        using var dir = new TestDirectory();
+        Directory.CreateDirectory(dir.Path);
+        File.WriteAllBytes(Path.Combine(dir.Path, "copied.shmap"), TestMaps.Build(TestMaps.Seed()).Dump());
+        using (SharedMap map = SharedMap.Open("copied", dir.Options))
+        {
+            Assert.Equal(0, map.Version); // never published: copied in by hand
+            Assert.Equal("323", map.Get("aaa"));
+        }
+
+        Assert.True(SharedMap.Delete("copied", dir.Options));
+        Assert.False(SharedMap.Exists("copied", dir.Options));
+    }
+
+    [Fact]
     public void Share_DefaultMode_OwnerOnlyFilesAndDirectory()
     {
         using var dir = new TestDirectory();
