@@ -375,6 +375,17 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         Signal();
     }
 
+    /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>
+    internal void DisableNotifications()
+    {
+        lock (_gate)
+        {
+            _watcherFailed = true;
+            _watcher?.Dispose();
+            _watcher = null;
+        }
+    }
+
     private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private bool EnsureWatcher()
