@@ -121,6 +121,13 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// Looks a UTF-8 key up in the newest version without copying. The span stays valid until this
     /// follower has moved on by two versions or is disposed; take a <see cref="Snapshot"/> to hold it longer.
     /// </summary>
+    /// <remarks>
+    /// Any thread's call on this follower can move it on. When other threads use the same follower,
+    /// they can move it on twice while this thread still reads the span (a thread preempted for a few
+    /// publishes is enough), and reading unmapped memory ends the process: then copy the value
+    /// (<see cref="TryGetValue(string, out string)"/>), use a follower per thread, or read from a
+    /// <see cref="Snapshot"/>.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
     {
@@ -384,6 +391,17 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         Volatile.Write(ref _current, next);
         retired?.DangerousReader.Release();
         Signal();
+    }
+
+    /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>
+    internal void DisableNotifications()
+    {
+        lock (_gate)
+        {
+            _watcherFailed = true;
+            _watcher?.Dispose();
+            _watcher = null;
+        }
     }
 
     private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
