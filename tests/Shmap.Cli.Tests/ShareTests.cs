@@ -342,4 +342,21 @@ public class ShareTests
         Assert.Equal(1, json.RootElement.GetProperty("version").GetInt64());
         Assert.Equal(4, json.RootElement.GetProperty("entries").GetInt32());
     }
+
+    [Fact]
+    public async Task Share_DirectoryAsInput_IsUsageError()
+    {
+        using var dir = new ShmDirectory();
+        CliResult share = await dir.RunAsync("share", "m", dir.Files, "--format", "tsv");
+        Assert.Equal(2, share.ExitCode);
+        Assert.Contains("is a directory", share.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Share_DirectoryThatCannotBeCreated_IsIOErrorNamingIt()
+    {
+        CliResult share = await CliRunner.RunAsync(["share", "m", "-", "--dir", "/proc/shmap-cli-test-cannot-exist"], "a\t1\n");
+        Assert.Equal(5, share.ExitCode);
+        Assert.Contains("could not publish 'm' in /proc/shmap-cli-test-cannot-exist", share.Err, StringComparison.Ordinal);
+    }
 }
