@@ -23,7 +23,17 @@ internal static class Common
     }
 
     /// <summary>Opens a map by name (not found: exit code 1, with the directory in the message).</summary>
-    public static SharedMap Open(CliContext context, string name) => SharedMap.Open(name, context.Options);
+    public static SharedMap Open(CliContext context, string name)
+    {
+        try
+        {
+            return SharedMap.Open(name, context.Options);
+        }
+        catch (Exception e) when (e is SnapshotFormatException or SnapshotVersionException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"the snapshot published as '{name}' ({SnapshotPath(context, name)}) cannot be read: {e.Message}", e);
+        }
+    }
 
     /// <summary>The file a name's snapshot lives in (for messages and /proc scans).</summary>
     public static string SnapshotPath(CliContext context, string name) => Path.Combine(context.Directory, name + ".shmap");
