@@ -204,7 +204,7 @@ public class AdminTests
 
     [Theory]
     [InlineData("frobnicate")]
-    [InlineData("get")]
+    [InlineData("count")]
     [InlineData("count", "m", "--bogus")]
     [InlineData("scan", "m", "--limit", "-1")]
     [InlineData("scan", "m", "--limit", "many")]
