@@ -5,7 +5,7 @@ namespace Shmap.Tests.Unit;
 
 public class LiveSharedMapTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
     [Fact]
     public void Follow_NothingPublished_ThrowsSharedMapNotFound()
@@ -95,7 +95,7 @@ public class LiveSharedMapTests
         await Task.Delay(50);
         Assert.False(wait.IsCompleted);
         long published = builder.Publish("n", dir.Options);
-        Assert.Equal(published, await wait.WaitAsync(Bound));
+        Assert.Equal(published, await wait.WaitAsync(s_bound));
         Assert.Equal(published, live.Version);
     }
 
@@ -110,7 +110,7 @@ public class LiveSharedMapTests
         {
             Task<long> wait = live.WaitForNewVersionAsync();
             long published = await Task.Run(() => builder.Publish("n", dir.Options));
-            Assert.Equal(published, await wait.WaitAsync(Bound));
+            Assert.Equal(published, await wait.WaitAsync(s_bound));
         }
     }
 
@@ -124,11 +124,11 @@ public class LiveSharedMapTests
         Task<long> wait = live.WaitForNewVersionAsync(cancel.Token);
         await Task.Delay(20);
         cancel.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(Bound));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(s_bound));
 
         using var already = new CancellationTokenSource();
         already.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.WaitForNewVersionAsync(already.Token).WaitAsync(Bound));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.WaitForNewVersionAsync(already.Token).WaitAsync(s_bound));
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public class LiveSharedMapTests
 
             // Published from another thread: nothing in this follower is called until the poll.
             long published = await Task.Run(() => builder.Publish("n", dir.Options));
-            Assert.Equal(published, await wait.WaitAsync(Bound));
+            Assert.Equal(published, await wait.WaitAsync(s_bound));
         }
     }
 
@@ -166,7 +166,7 @@ public class LiveSharedMapTests
 
         long published = builder.Publish("n", dir.Options);
         Assert.Equal(2, published);
-        Assert.Equal(published, await wait.WaitAsync(Bound));
+        Assert.Equal(published, await wait.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -277,7 +277,7 @@ public class LiveSharedMapTests
         Assert.Throws<ObjectDisposedException>(() => live.StartsWith("k"));
         Assert.Throws<ObjectDisposedException>(() => live.Keys.ToList());
         Assert.Throws<ObjectDisposedException>(() => live.GetEnumerator().MoveNext());
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => live.WaitForNewVersionAsync().WaitAsync(Bound));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => live.WaitForNewVersionAsync().WaitAsync(s_bound));
     }
 
     [Fact]
@@ -289,7 +289,7 @@ public class LiveSharedMapTests
         Task<long> wait = live.WaitForNewVersionAsync();
         await Task.Delay(20);
         live.Dispose();
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.WaitAsync(Bound));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -356,7 +356,7 @@ public class LiveSharedMapTests
 
         Thread.Sleep(50);
         stop.Cancel();
-        readers.ForEach(static r => Assert.True(r.Join(Bound)));
+        readers.ForEach(static r => Assert.True(r.Join(s_bound)));
         Assert.Empty(errors);
         Assert.Equal(Versions, live.Version);
         Assert.True(reads > 1000, $"only {reads} reads");
