@@ -40,7 +40,15 @@ internal static unsafe class Publisher
             throw new SharedMapExistsException(name.Name, path);
         }
 
-        long version = Math.Max(Math.Max(current, control.Version), 0) + 1;
+        // The control file is a hint: a value no publisher could have written is ignored.
+        long hinted = control.Version is > 0 and < long.MaxValue ? control.Version : 0;
+        long latest = Math.Max(current, hinted);
+        if (latest == long.MaxValue)
+        {
+            throw new ShmapException($"Shared map '{name.Name}' is at version {latest}, the last one possible; delete it and its control file ({name.ControlPath}) to start again.");
+        }
+
+        long version = Math.Max(latest, 0) + 1;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         string temp = name.NewTempPath();
         try

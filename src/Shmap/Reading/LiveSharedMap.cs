@@ -142,6 +142,24 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         }
     }
 
+    /// <summary>
+    /// Looks many keys up in one version (the newest when the call starts); see
+    /// <see cref="SharedMap.GetMany(ReadOnlySpan{string}, Span{string})"/>. For the zero-allocation
+    /// UTF-8 batch, take a <see cref="Snapshot"/> and call it there.
+    /// </summary>
+    public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            map.GetMany(keys, values);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
     /// <summary>Whether <paramref name="key"/> is in the newest version.</summary>
     public bool ContainsKey(string key) => TryGetValue(key, out _);
 

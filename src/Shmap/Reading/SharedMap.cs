@@ -223,6 +223,112 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value) => Reader.TryGetValue(utf8Key, out value);
 
+    /// <summary>
+    /// Looks many keys up at once: <paramref name="values"/>[i] receives the value of
+    /// <paramref name="keys"/>[i], or null. Several times faster per key than a loop of
+    /// <see cref="Get"/> on large maps, because the memory misses of a batch overlap.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    /// <exception cref="ArgumentNullException">A key is null (the message names its index).</exception>
+    public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
+    {
+        CheckBatch(keys.Length, values.Length);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (keys[i] is null)
+            {
+                throw new ArgumentNullException(nameof(keys), $"keys[{i}] is null.");
+            }
+        }
+
+        SnapshotReader reader = Reader;
+        ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.BatchChunk);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
+        Span<ulong> offsets = stackalloc ulong[Constants.BatchChunk];
+        Span<bool> unencodable = stackalloc bool[Constants.BatchChunk];
+        try
+        {
+            for (int start = 0; start < keys.Length; start += Constants.BatchChunk)
+            {
+                int n = Math.Min(Constants.BatchChunk, keys.Length - start);
+                ReadOnlySpan<string> chunk = keys.Slice(start, n);
+                int needed = 0;
+                foreach (string key in chunk)
+                {
+                    needed += key.Length * 3;
+                }
+
+                if (needed > buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(needed);
+                }
+
+                int used = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    // A key with a lone surrogate is never stored: it is looked up as "" and answered null.
+                    unencodable[i] = System.Text.Unicode.Utf8.FromUtf16(chunk[i], buffer.AsSpan(used), out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done;
+                    utf8[i] = unencodable[i] ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(used, written);
+                    used += unencodable[i] ? 0 : written;
+                }
+
+                reader.FindMany(utf8.AsSpan(0, n), offsets[..n]);
+                for (int i = 0; i < n; i++)
+                {
+                    string? value = null;
+                    if (offsets[i] != 0 && !unencodable[i])
+                    {
+                        reader.ReadRecord(offsets[i], out _, out ReadOnlySpan<byte> bytes);
+                        value = Utf8Text.Decode(bytes);
+                    }
+
+                    values[start + i] = value;
+                }
+            }
+        }
+        finally
+        {
+            utf8.AsSpan(0, Constants.BatchChunk).Clear();
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(utf8);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Looks many UTF-8 keys up at once without allocating: <paramref name="values"/>[i] locates the
+    /// value of <paramref name="utf8Keys"/>[i] in this map (<see cref="ValueRef.Found"/> false when
+    /// absent); <see cref="GetValue(ValueRef)"/> gives its bytes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public void GetMany(ReadOnlySpan<ReadOnlyMemory<byte>> utf8Keys, Span<ValueRef> values)
+    {
+        CheckBatch(utf8Keys.Length, values.Length);
+        SnapshotReader reader = Reader;
+        Span<ulong> offsets = stackalloc ulong[Constants.BatchChunk];
+        for (int start = 0; start < utf8Keys.Length; start += Constants.BatchChunk)
+        {
+            int n = Math.Min(Constants.BatchChunk, utf8Keys.Length - start);
+            reader.FindMany(utf8Keys.Slice(start, n), offsets[..n]);
+            for (int i = 0; i < n; i++)
+            {
+                values[start + i] = offsets[i] == 0 ? default : reader.ValueRefOf(offsets[i]);
+            }
+        }
+    }
+
+    /// <summary>The bytes of a value located by <see cref="GetMany(ReadOnlySpan{ReadOnlyMemory{byte}}, Span{ValueRef})"/>; valid until this map is disposed.</summary>
+    /// <exception cref="ArgumentException">The reference was not found, or does not belong to this map.</exception>
+    public ReadOnlySpan<byte> GetValue(ValueRef value)
+    {
+        if (!value.Found)
+        {
+            throw new ArgumentException("The reference is of a key that was not found; check ValueRef.Found first.", nameof(value));
+        }
+
+        return Reader.ValueAt(value);
+    }
+
     /// <summary>Whether <paramref name="key"/> is present.</summary>
     public bool ContainsKey(string key) => IndexOf(key) >= 0;
 
@@ -345,6 +451,14 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         for (int i = Reader.LowerBound(prefix); i < Count && Reader.KeyAt(i).StartsWith(prefix); i++)
         {
             yield return EntryAt(Reader, i);
+        }
+    }
+
+    private static void CheckBatch(int keys, int values)
+    {
+        if (keys != values)
+        {
+            throw new ArgumentException($"values has {values} elements but keys has {keys}; they must be the same length.", nameof(values));
         }
     }
 
