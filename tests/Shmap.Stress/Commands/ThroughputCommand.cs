@@ -149,6 +149,11 @@ internal static class ThroughputCommand
         {
         }
 
+        if (line is null)
+        {
+            return 3; // the parent went away before "go"
+        }
+
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         (long lookups, long misses) = Lookups(live, keys, entries, (long)(seconds * Stopwatch.Frequency), ref state);
