@@ -37,6 +37,36 @@ public class LiveSharedMapTests
     }
 
     [Fact]
+    public void Follow_SnapshotCopiedInWithoutControlFile_FollowsTheFirstPublish()
+    {
+        using var dir = new TestDirectory();
+        Directory.CreateDirectory(dir.Path);
+        using (FileStream file = File.Create(Path.Combine(dir.Path, "n.shmap")))
+        {
+            Map("copied", 3).WriteTo(file);
+        }
+
+        using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
+        Assert.Equal(0, live.Version);
+        Assert.Equal("copied", live.Get("k"));
+        Assert.False(File.Exists(Path.Combine(dir.Path, "n.lock")));
+
+        Assert.Equal(1, Map("published", 3).Publish("n", dir.Options));
+
+        // The follower looks for the control file now and then (at most every 100 ms).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (live.Version != 1 && clock.Elapsed < s_bound)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.Equal(1, live.Version);
+        Assert.Equal("published", live.Get("k"));
+        Assert.Equal(2, Map("again", 3).Publish("n", dir.Options));
+        Assert.Equal("again", live.Get("k")); // from now on at the next call
+    }
+
+    [Fact]
     public void PublishedAt_AfterPublish_IsWhenItWasPublished()
     {
         using var dir = new TestDirectory();
