@@ -35,6 +35,10 @@ try
         "publish" => PublishCommand.Run(options),
         "follow" => FollowCommand.Run(options),
         "memory" => MemoryCommand.Run(options),
+        "latency" => LatencyCommand.Run(options),
+        "latency-follower" => LatencyCommand.RunFollower(options),
+        "throughput" => ThroughputCommand.Run(options),
+        "throughput-worker" => ThroughputCommand.RunWorker(options),
         _ => throw new OptionException($"Unknown verb '{args[0]}'; run with --help."),
     };
 }

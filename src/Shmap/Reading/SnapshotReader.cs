@@ -300,11 +300,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Locates the value of the record at <paramref name="offset"/>.</summary>
     public ValueRef ValueRefOf(ulong offset)
     {
-        ReadRecord(offset, out _, out ReadOnlySpan<byte> value);
-        fixed (byte* start = value)
-        {
-            return new ValueRef(start - _base, value.Length);
-        }
+        // The value is the record's tail. (Not `fixed` on the span: that gives null for an empty value.)
+        ulong end = ReadRecord(offset, out _, out ReadOnlySpan<byte> value);
+        return new ValueRef((long)end - value.Length, value.Length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

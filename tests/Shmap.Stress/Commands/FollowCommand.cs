@@ -21,6 +21,8 @@ namespace Shmap.Stress.Commands;
 /// publish wrote for that key, byte for byte (tag, key and a tag-dependent pad): never a mix of
 /// two versions. With version tags: <c>Version</c> read before ≤ the value's version ≤ each later
 /// lookup's version ≤ <c>Version</c> read after. <c>IndexOf</c> of key i is its rank in every version.</item>
+/// <item><c>GetMany</c> answers all its keys from one version: every value carries the same tag,
+/// within the same bounds as a single lookup.</item>
 /// <item>A <c>Snapshot()</c> is one version: its <c>__tag</c> is its <c>Version</c> (version tags),
 /// <c>Count</c> equals its <c>__count</c>, its extra keys are exactly those of its tag, and every
 /// value checked carries its tag; the first snapshot of each version a thread meets is checked
@@ -341,9 +343,13 @@ internal static class FollowCommand
                     {
                         ReadRun();
                     }
-                    else if (op < 800)
+                    else if (op < 780)
                     {
                         StringReads();
+                    }
+                    else if (op < 850)
+                    {
+                        ManyReads();
                     }
                     else if (op < 990)
                     {
@@ -508,6 +514,49 @@ internal static class FollowCommand
             {
                 checker.Fail($"Version {after} after a Get answered by version {previous}");
             }
+        }
+
+        /// <summary>One GetMany call: all its values from one version, not below the floor.</summary>
+        private void ManyReads()
+        {
+            long before = ObserveVersion("Version before GetMany");
+            string[] keys = new string[random.Next(1, 40)];
+            for (int n = 0; n < keys.Length; n++)
+            {
+                keys[n] = StressMap.Key(random.Next(_shape.Keys));
+            }
+
+            string?[] values = new string?[keys.Length];
+            live.GetMany(keys, values);
+            byte[]? first = null;
+            for (int n = 0; n < keys.Length; n++)
+            {
+                if (values[n] is not string value)
+                {
+                    checker.Fail($"GetMany missed {keys[n]} after version {before}");
+                    return;
+                }
+
+                if (!Parse(Encoding.UTF8.GetBytes(keys[n]), Encoding.UTF8.GetBytes(value), out ReadOnlySpan<byte> tag))
+                {
+                    return;
+                }
+
+                if (first is null)
+                {
+                    first = tag.ToArray();
+                    CheckTag(tag, before, "GetMany");
+                }
+                else if (!tag.SequenceEqual(first))
+                {
+                    checker.Fail($"GetMany of {keys.Length} keys mixed versions: '{StressMap.Describe(first)}' and '{StressMap.Describe(tag)}'");
+                    return;
+                }
+
+                stats.Reads++;
+            }
+
+            ObserveVersion("Version after GetMany");
         }
 
         private void SnapshotOnce()

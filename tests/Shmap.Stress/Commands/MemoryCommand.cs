@@ -93,8 +93,8 @@ internal static class MemoryCommand
         publishMs.Sort();
         bool pass = failure is null;
         Console.WriteLine(FormattableString.Invariant(
-            $"memory: publishes={publishMs.Count} version_mb={versionBytes / 1048576.0:F1} seconds={seconds:F1} publish_ms_median={Percentile(publishMs, 0.5):F1} publish_ms_p99={Percentile(publishMs, 0.99):F1} follower_steady_versions={steady.Follower / version1:F2} tmpfs_steady_versions={steady.Tmpfs / version1:F2} follower_any_versions={any.Follower / version1:F2} tmpfs_any_versions={any.Tmpfs / version1:F2} follower_steady_mb={steady.Follower / 1048576.0:F1} tmpfs_steady_mb={steady.Tmpfs / 1048576.0:F1} result={(pass ? "PASS" : "FAIL")}"));
-        Console.WriteLine($"memory: follower {followerSummary}");
+            $"memory: publishes={publishMs.Count} version_mb={versionBytes / 1048576.0:F1} seconds={seconds:F1} publish_ms_median={Stats.Quantile(publishMs, 0.5):F1} publish_ms_p99={Stats.Quantile(publishMs, 0.99):F1} follower_steady_versions={steady.Follower / version1:F2} tmpfs_steady_versions={steady.Tmpfs / version1:F2} follower_any_versions={any.Follower / version1:F2} tmpfs_any_versions={any.Tmpfs / version1:F2} follower_steady_mb={steady.Follower / 1048576.0:F1} tmpfs_steady_mb={steady.Tmpfs / 1048576.0:F1} version_bytes={versionBytes} follower_steady_bytes={steady.Follower} tmpfs_steady_bytes={steady.Tmpfs} result={(pass ? "PASS" : "FAIL")}"));
+        Console.WriteLine($"memory-follower: {followerSummary}");
         if (failure is not null)
         {
             Console.Error.WriteLine($"memory: FAIL {failure}");
@@ -150,8 +150,6 @@ internal static class MemoryCommand
     private const long ControlFileBytes = 64;
 
     private static long RoundUp(long bytes) => (bytes + 4095) / 4096 * 4096;
-
-    private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 
     private sealed class Maxima
     {

@@ -5,7 +5,7 @@ namespace Shmap.Tests.Unit;
 
 public class LiveSharedMapTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
     [Fact]
     public void Follow_NothingPublished_ThrowsSharedMapNotFound()
@@ -34,6 +34,36 @@ public class LiveSharedMapTests
             Assert.Equal("v" + i.ToString(CultureInfo.InvariantCulture), live.Get("k"));
             previous = published;
         }
+    }
+
+    [Fact]
+    public void Follow_SnapshotCopiedInWithoutControlFile_FollowsTheFirstPublish()
+    {
+        using var dir = new TestDirectory();
+        Directory.CreateDirectory(dir.Path);
+        using (FileStream file = File.Create(Path.Combine(dir.Path, "n.shmap")))
+        {
+            Map("copied", 3).WriteTo(file);
+        }
+
+        using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
+        Assert.Equal(0, live.Version);
+        Assert.Equal("copied", live.Get("k"));
+        Assert.False(File.Exists(Path.Combine(dir.Path, "n.lock")));
+
+        Assert.Equal(1, Map("published", 3).Publish("n", dir.Options));
+
+        // The follower looks for the control file now and then (at most every 100 ms).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (live.Version != 1 && clock.Elapsed < s_bound)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.Equal(1, live.Version);
+        Assert.Equal("published", live.Get("k"));
+        Assert.Equal(2, Map("again", 3).Publish("n", dir.Options));
+        Assert.Equal("again", live.Get("k")); // from now on at the next call
     }
 
     [Fact]
@@ -95,7 +125,7 @@ public class LiveSharedMapTests
         await Task.Delay(50);
         Assert.False(wait.IsCompleted);
         long published = builder.Publish("n", dir.Options);
-        Assert.Equal(published, await wait.WaitAsync(Bound));
+        Assert.Equal(published, await wait.WaitAsync(s_bound));
         Assert.Equal(published, live.Version);
     }
 
@@ -110,7 +140,7 @@ public class LiveSharedMapTests
         {
             Task<long> wait = live.WaitForNewVersionAsync();
             long published = await Task.Run(() => builder.Publish("n", dir.Options));
-            Assert.Equal(published, await wait.WaitAsync(Bound));
+            Assert.Equal(published, await wait.WaitAsync(s_bound));
         }
     }
 
@@ -124,11 +154,11 @@ public class LiveSharedMapTests
         Task<long> wait = live.WaitForNewVersionAsync(cancel.Token);
         await Task.Delay(20);
         cancel.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(Bound));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(s_bound));
 
         using var already = new CancellationTokenSource();
         already.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.WaitForNewVersionAsync(already.Token).WaitAsync(Bound));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.WaitForNewVersionAsync(already.Token).WaitAsync(s_bound));
     }
 
     [Fact]
@@ -147,7 +177,7 @@ public class LiveSharedMapTests
 
             // Published from another thread: nothing in this follower is called until the poll.
             long published = await Task.Run(() => builder.Publish("n", dir.Options));
-            Assert.Equal(published, await wait.WaitAsync(Bound));
+            Assert.Equal(published, await wait.WaitAsync(s_bound));
         }
     }
 
@@ -166,7 +196,7 @@ public class LiveSharedMapTests
 
         long published = builder.Publish("n", dir.Options);
         Assert.Equal(2, published);
-        Assert.Equal(published, await wait.WaitAsync(Bound));
+        Assert.Equal(published, await wait.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -277,7 +307,7 @@ public class LiveSharedMapTests
         Assert.Throws<ObjectDisposedException>(() => live.StartsWith("k"));
         Assert.Throws<ObjectDisposedException>(() => live.Keys.ToList());
         Assert.Throws<ObjectDisposedException>(() => live.GetEnumerator().MoveNext());
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => live.WaitForNewVersionAsync().WaitAsync(Bound));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => live.WaitForNewVersionAsync().WaitAsync(s_bound));
     }
 
     [Fact]
@@ -289,7 +319,7 @@ public class LiveSharedMapTests
         Task<long> wait = live.WaitForNewVersionAsync();
         await Task.Delay(20);
         live.Dispose();
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.WaitAsync(Bound));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -356,7 +386,7 @@ public class LiveSharedMapTests
 
         Thread.Sleep(50);
         stop.Cancel();
-        readers.ForEach(static r => Assert.True(r.Join(Bound)));
+        readers.ForEach(static r => Assert.True(r.Join(s_bound)));
         Assert.Empty(errors);
         Assert.Equal(Versions, live.Version);
         Assert.True(reads > 1000, $"only {reads} reads");
