@@ -26,12 +26,14 @@ internal sealed unsafe class ControlFile : IDisposable
     private static ReadOnlySpan<byte> Magic => "SHMAPCTL"u8;
 
     private readonly SafeFileHandle? _lockHandle;
+    private readonly string? _path;
     private MemoryMappedViewAccessor? _view;
     private byte* _pointer;
 
-    private ControlFile(SafeFileHandle? lockHandle, MemoryMappedViewAccessor view)
+    private ControlFile(SafeFileHandle? lockHandle, string? path, MemoryMappedViewAccessor view)
     {
         _lockHandle = lockHandle;
+        _path = path;
         _view = view;
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
@@ -61,7 +63,7 @@ internal sealed unsafe class ControlFile : IDisposable
             var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, Size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
             using (map)
             {
-                return new ControlFile(handle, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
+                return new ControlFile(handle, name.ControlPath, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
             }
         }
         catch
@@ -92,7 +94,7 @@ internal sealed unsafe class ControlFile : IDisposable
             }
 
             using var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, Size, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            return new ControlFile(null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
+            return new ControlFile(null, null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
         }
     }
 
@@ -117,6 +119,18 @@ internal sealed unsafe class ControlFile : IDisposable
     {
         Volatile.Write(ref *(uint*)(_pointer + StateOffset), StateDeleted);
         Volatile.Write(ref *(ulong*)(_pointer + SequenceOffset), Sequence + 1);
+    }
+
+    /// <summary>
+    /// Updates the file's times after its words changed: writes through a mapping raise no
+    /// file-system notification, this does (IN_ATTRIB), so waiting followers wake.
+    /// </summary>
+    public void Touch()
+    {
+        if (_path is not null)
+        {
+            File.SetLastWriteTimeUtc(_path, DateTime.UtcNow);
+        }
     }
 
     public void Dispose()

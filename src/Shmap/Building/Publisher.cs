@@ -40,7 +40,15 @@ internal static unsafe class Publisher
             throw new SharedMapExistsException(name.Name, path);
         }
 
-        long version = Math.Max(Math.Max(current, control.Version), 0) + 1;
+        // The control file is a hint: a value no publisher could have written is ignored.
+        long hinted = control.Version is > 0 and < long.MaxValue ? control.Version : 0;
+        long latest = Math.Max(current, hinted);
+        if (latest == long.MaxValue)
+        {
+            throw new ShmapException($"Shared map '{name.Name}' is at version {latest}, the last one possible; delete it and its control file ({name.ControlPath}) to start again.");
+        }
+
+        long version = Math.Max(latest, 0) + 1;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         string temp = name.NewTempPath();
         try
@@ -55,6 +63,7 @@ internal static unsafe class Publisher
         }
 
         control.RecordPublish(version, now);
+        control.Touch();
         return version;
     }
 
@@ -72,6 +81,7 @@ internal static unsafe class Publisher
         {
             File.Delete(name.SnapshotPath);
             control.RecordDelete();
+            control.Touch();
         }
 
         return existed;
@@ -87,6 +97,11 @@ internal static unsafe class Publisher
             Access = FileAccess.ReadWrite,
             Share = FileShare.None,
             UnixCreateMode = fileMode,
+
+            // Reserve the blocks (fallocate) before writing through a mapping: on a full tmpfs a
+            // store into an unbacked page of a sparse file is SIGBUS, which kills the process;
+            // reserving first turns that into an IOException here.
+            PreallocationSize = length,
         };
         using (var file = new FileStream(temp, streamOptions))
         {

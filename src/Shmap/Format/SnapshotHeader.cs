@@ -11,6 +11,10 @@ namespace Shmap.Format;
 /// </summary>
 internal readonly record struct SnapshotHeader
 {
+    // The range of DateTimeOffset.FromUnixTimeMilliseconds.
+    private const long MinUnixMilliseconds = -62_135_596_800_000;
+    private const long MaxUnixMilliseconds = 253_402_300_799_999;
+
     public long FileLength { get; init; }
     public int Count { get; init; }
     public ulong Seed { get; init; }
@@ -118,6 +122,21 @@ internal readonly record struct SnapshotHeader
             Fail("max_probe", MaxProbeOffset, $"at most the slot count {slotCount}", maxProbe.ToString(CultureInfo.InvariantCulture));
         }
 
+        // The publication stamp is read back as a long version and a DateTimeOffset: out-of-range
+        // values would surface as a negative version (which publishers take for "no snapshot") or as
+        // an ArgumentOutOfRangeException from PublishedAt.
+        ulong publishVersion = U64(bytes, PublishVersionOffset);
+        if (publishVersion > long.MaxValue)
+        {
+            Fail("publish_version", PublishVersionOffset, $"at most {long.MaxValue}", publishVersion.ToString(CultureInfo.InvariantCulture));
+        }
+
+        long publishedAt = (long)U64(bytes, PublishedAtOffset);
+        if (publishedAt < MinUnixMilliseconds || publishedAt > MaxUnixMilliseconds)
+        {
+            Fail("published_at", PublishedAtOffset, $"Unix milliseconds between {MinUnixMilliseconds} and {MaxUnixMilliseconds} (years 1 to 9999)", publishedAt.ToString(CultureInfo.InvariantCulture));
+        }
+
         return new SnapshotHeader
         {
             FileLength = (long)fileLength,
@@ -132,8 +151,8 @@ internal readonly record struct SnapshotHeader
             IndexOffset = (long)indexOffset,
             DataOffset = (long)dataOffset,
             DataLength = (long)dataLength,
-            PublishVersion = (long)U64(bytes, PublishVersionOffset),
-            PublishedAtUnixMs = (long)U64(bytes, PublishedAtOffset),
+            PublishVersion = (long)publishVersion,
+            PublishedAtUnixMs = publishedAt,
             BodyChecksum = U64(bytes, BodyChecksumOffset),
         };
     }

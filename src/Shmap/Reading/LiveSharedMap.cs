@@ -1,0 +1,452 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace Shmap;
+
+/// <summary>
+/// Follows a shared name (<see cref="SharedMap.Follow"/>): every call answers from the newest
+/// published version, and each call sees one complete version. Checking for a new version costs
+/// one read of a word the publishers write (the name's control file, mapped read-only): no system
+/// call, no lock, nothing written to shared memory. Thread-safe for reading; do not dispose it while
+/// other threads read.
+/// </summary>
+/// <remarks>
+/// <para>A follower keeps at most two versions mapped: the one it serves and the one before, so that
+/// a span returned by <see cref="TryGetValue(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> stays
+/// valid until the follower has moved on by two versions. To read several things from one version,
+/// or to keep spans longer, take a <see cref="Snapshot"/>.</para>
+/// <para>Old versions are unlinked when replaced; their memory returns to the system when the last
+/// process unmaps them.</para>
+/// </remarks>
+public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDisposable
+{
+    private static readonly long s_controlRetryTicks = Stopwatch.Frequency / 10;
+
+    private readonly SharedName _name;
+    private readonly Lock _gate = new();
+    private ControlFile? _control;
+    private SharedMap? _current;
+    private SharedMap? _previous;
+    private ulong _seen;
+    private long _nextControlAttempt;
+    private bool _deleted;
+    private FileSystemWatcher? _watcher;
+    private bool _watcherFailed;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal LiveSharedMap(SharedName name)
+    {
+        _name = name;
+        // The sequence is read before the snapshot is opened: a publish in between is seen at the first call.
+        _control = ControlFile.TryOpenForReading(name);
+        _seen = _control?.Sequence ?? 0;
+        try
+        {
+            _current = SharedMap.OpenByPath(name);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            _control?.Dispose();
+            throw new SharedMapNotFoundException(name.Name, name.SnapshotPath, e);
+        }
+        catch
+        {
+            _control?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The name followed.</summary>
+    public string Name => _name.Name;
+
+    /// <summary>The version that answers now (checks for a newer one first).</summary>
+    public long Version => Read(static m => m.Version);
+
+    /// <summary>When the version that answers now was published.</summary>
+    public DateTimeOffset? PublishedAt => Read(static m => m.PublishedAt);
+
+    /// <summary>True when the name has been deleted: the follower keeps answering from the last version it had, until the name is published again.</summary>
+    public bool IsDeleted
+    {
+        get
+        {
+            Read(static m => m.Count);
+            return Volatile.Read(ref _deleted);
+        }
+    }
+
+    /// <summary>Number of entries of the version that answers now.</summary>
+    public int Count => Read(static m => m.Count);
+
+    /// <summary>Keys of one version, in order.</summary>
+    public IEnumerable<string> Keys => this.Select(static e => e.Key);
+
+    /// <summary>Values of one version, in key order.</summary>
+    public IEnumerable<string> Values => this.Select(static e => e.Value);
+
+    /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
+    public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
+
+    /// <summary>The value of <paramref name="key"/> in the newest version, or null.</summary>
+    public string? Get(string key)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return map.Get(key);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return map.TryGetValue(key, out value);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>
+    /// Looks a UTF-8 key up in the newest version without copying. The span stays valid until this
+    /// follower has moved on by two versions or is disposed; take a <see cref="Snapshot"/> to hold it longer.
+    /// </summary>
+    /// <remarks>
+    /// Any thread's call on this follower can move it on. When other threads use the same follower,
+    /// they can move it on twice while this thread still reads the span (a thread preempted for a few
+    /// publishes is enough), and reading unmapped memory ends the process: then copy the value
+    /// (<see cref="TryGetValue(string, out string)"/>), use a follower per thread, or read from a
+    /// <see cref="Snapshot"/>.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return map.DangerousReader.TryGetValue(utf8Key, out value);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>
+    /// Looks many keys up in one version (the newest when the call starts); see
+    /// <see cref="SharedMap.GetMany(ReadOnlySpan{string}, Span{string})"/>. For the zero-allocation
+    /// UTF-8 batch, take a <see cref="Snapshot"/> and call it there.
+    /// </summary>
+    public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            map.GetMany(keys, values);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>Whether <paramref name="key"/> is in the newest version.</summary>
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+    /// <summary>The entry of rank <paramref name="index"/> in the newest version.</summary>
+    public KeyValuePair<string, string> GetAt(int index)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return map.GetAt(index);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>The rank of <paramref name="key"/> in the newest version, or -1.</summary>
+    public int IndexOf(string key)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return map.IndexOf(key);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    /// <summary>Entries in [<paramref name="fromInclusive"/>, <paramref name="toExclusive"/>) of one version (the newest when enumeration starts).</summary>
+    public IEnumerable<KeyValuePair<string, string>> Range(string? fromInclusive, string? toExclusive)
+    {
+        using SharedMap check = Snapshot();
+        _ = check.Range(fromInclusive, toExclusive); // argument errors now, not at enumeration
+        return FromSnapshot(m => m.Range(fromInclusive, toExclusive));
+    }
+
+    /// <summary>Entries whose key starts with <paramref name="prefix"/>, of one version.</summary>
+    public IEnumerable<KeyValuePair<string, string>> StartsWith(string prefix)
+    {
+        using SharedMap check = Snapshot();
+        _ = check.StartsWith(prefix);
+        return FromSnapshot(m => m.StartsWith(prefix));
+    }
+
+    /// <summary>All entries of one version (the newest when enumeration starts), in key order.</summary>
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => FromSnapshot(static m => m).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>The newest version as a <see cref="SharedMap"/> of its own, for several reads from one version. Dispose it.</summary>
+    public SharedMap Snapshot()
+    {
+        SharedMap map = Acquire();
+        return new SharedMap(map.DangerousReader, map.Shared, map.Path); // takes over the acquired reference
+    }
+
+    /// <summary>
+    /// Completes when a version newer than the one answering now is published, with its number.
+    /// Woken by a file-system notification (inotify) on the name's control file, with polling as
+    /// a fallback where notifications are unavailable.
+    /// </summary>
+    public async Task<long> WaitForNewVersionAsync(CancellationToken cancellationToken = default)
+    {
+        long start = Version;
+        bool watching = EnsureWatcher();
+        TimeSpan interval = watching ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(20);
+        while (true)
+        {
+            Task changed = Volatile.Read(ref _changed).Task;
+            long now = Version;
+            if (now > start)
+            {
+                return now;
+            }
+
+            try
+            {
+                await changed.WaitAsync(interval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Fallback poll: notifications can be missed or unavailable.
+            }
+        }
+    }
+
+    /// <summary>Unmaps what this follower holds. Snapshots taken from it stay valid until disposed.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            SharedMap? current = Interlocked.Exchange(ref _current, null);
+            current?.DangerousReader.Release();
+            _previous?.DangerousReader.Release();
+            _previous = null;
+            _control?.Dispose();
+            _control = null;
+            _watcher?.Dispose();
+            _watcher = null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private SharedMap Acquire()
+    {
+        ControlFile? control = _control;
+        if (control is null || control.Sequence != Volatile.Read(ref _seen))
+        {
+            Refresh();
+        }
+
+        while (true)
+        {
+            SharedMap? current = Volatile.Read(ref _current);
+            if (current is null)
+            {
+                ThrowDisposed();
+            }
+
+            // Fails only when a concurrent refresh retired this version: then _current is newer.
+            if (current.DangerousReader.TryAddReference())
+            {
+                return current;
+            }
+        }
+    }
+
+    private T Read<T>(Func<SharedMap, T> read)
+    {
+        SharedMap map = Acquire();
+        try
+        {
+            return read(map);
+        }
+        finally
+        {
+            map.DangerousReader.Release();
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> FromSnapshot(Func<SharedMap, IEnumerable<KeyValuePair<string, string>>> select)
+    {
+        using SharedMap snapshot = Snapshot();
+        foreach (KeyValuePair<string, string> entry in select(snapshot))
+        {
+            yield return entry;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refresh()
+    {
+        lock (_gate)
+        {
+            if (_current is null)
+            {
+                return;
+            }
+
+            ControlFile? control = _control;
+            if (control is null)
+            {
+                // No control file yet (a snapshot copied in by hand): look again now and then.
+                long now = Stopwatch.GetTimestamp();
+                if (now < _nextControlAttempt)
+                {
+                    return;
+                }
+
+                _nextControlAttempt = now + s_controlRetryTicks;
+                control = _control = ControlFile.TryOpenForReading(_name);
+                if (control is null)
+                {
+                    return;
+                }
+            }
+
+            ulong sequence = control.Sequence;
+            if (sequence == _seen)
+            {
+                return;
+            }
+
+            // Whatever happens below, this sequence is handled: a failed look is not retried until
+            // the publishers change the word again. It is marked handled only at the end, so a
+            // concurrent caller waits on the gate rather than answer from the older version.
+            try
+            {
+                SwitchToNewest();
+            }
+            finally
+            {
+                Volatile.Write(ref _seen, sequence);
+            }
+        }
+    }
+
+    private void SwitchToNewest()
+    {
+        SharedMap next;
+        try
+        {
+            next = SharedMap.OpenByPath(_name);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Volatile.Write(ref _deleted, true);
+            Signal();
+            return;
+        }
+        catch (Exception e) when (e is ShmapException or IOException or UnauthorizedAccessException)
+        {
+            // A snapshot that does not validate is never served: keep the last good version.
+            return;
+        }
+
+        Volatile.Write(ref _deleted, false);
+        if (next.Version <= _current!.Version)
+        {
+            next.Dispose();
+            return;
+        }
+
+        SharedMap? retired = _previous;
+        _previous = _current;
+        Volatile.Write(ref _current, next);
+        retired?.DangerousReader.Release();
+        Signal();
+    }
+
+    /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>
+    internal void DisableNotifications()
+    {
+        lock (_gate)
+        {
+            _watcherFailed = true;
+            _watcher?.Dispose();
+            _watcher = null;
+        }
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private bool EnsureWatcher()
+    {
+        lock (_gate)
+        {
+            if (_watcher is not null || _watcherFailed)
+            {
+                return _watcher is not null;
+            }
+
+            try
+            {
+                string controlFile = Path.GetFileName(_name.ControlPath);
+                var watcher = new FileSystemWatcher(_name.Directory)
+                {
+                    NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Attributes | NotifyFilters.CreationTime,
+                    IncludeSubdirectories = false,
+                };
+                FileSystemEventHandler handler = (_, e) =>
+                {
+                    if (e.Name == controlFile || e.Name == Path.GetFileName(_name.SnapshotPath))
+                    {
+                        Signal();
+                    }
+                };
+                watcher.Changed += handler;
+                watcher.Created += handler;
+                watcher.Deleted += handler;
+                watcher.Renamed += (_, e) => handler(watcher, e);
+                watcher.EnableRaisingEvents = true;
+                _watcher = watcher;
+                return true;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException or UnauthorizedAccessException)
+            {
+                // inotify unavailable (limits reached, unsupported file system): poll instead.
+                _watcherFailed = true;
+                return false;
+            }
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(LiveSharedMap));
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Shmap.Stress.Commands;
+
+/// <summary>
+/// <c>throughput</c>: aggregate lookup rate of one follower process, then of two at once, on a map of
+/// <c>--entries</c> entries: each <c>throughput-worker</c> follows the name and does random
+/// <c>TryGetValue(utf8)</c> hits from one thread for <c>--seconds</c>. Repeated <c>--rounds</c> times
+/// alternately; the ratio is (two processes' total) / (one process), target ≥ 1.8 on two cores.
+/// Workers also report the CPU time they got: on a shared machine a low ratio with less than two
+/// cores' worth of CPU is the scheduler's, not the map's.
+/// </summary>
+internal static class ThroughputCommand
+{
+    public static int Run(Options options)
+    {
+        (Target target, PrivateDirectory? owned) = Target.OwnedFromOptions(options, "throughput");
+        using PrivateDirectory? cleanup = owned;
+        int entries = options.Int("entries", 1_000_000);
+        double seconds = options.Double("seconds", 5);
+        int rounds = options.Int("rounds", 3);
+        string? output = options.OptionalString("out");
+        options.ThrowOnUnused();
+
+        long buildStart = Stopwatch.GetTimestamp();
+        var builder = new SharedMapBuilder();
+        Span<byte> key = stackalloc byte[8];
+        for (int i = 0; i < entries; i++)
+        {
+            WorkerKey(i, key);
+            builder.Set(key, Encoding.UTF8.GetBytes("v" + i.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        builder.Publish(target.Name, target.Options);
+        long bytes = new FileInfo(target.SnapshotPath).Length;
+        Console.WriteLine(FormattableString.Invariant($"throughput: map of {entries} entries, {bytes / 1048576.0:F1} MiB, built and published in {Stopwatch.GetElapsedTime(buildStart).TotalSeconds:F1} s"));
+
+        var table = new StringBuilder();
+        var ratios = new List<double>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            (double one, double oneCpu) = Measure(target, entries, seconds, 1, round);
+            (double two, double twoCpu) = Measure(target, entries, seconds, 2, round);
+            double ratio = two / one;
+            ratios.Add(ratio);
+            string line = FormattableString.Invariant($"throughput: round={round} one_process_mlookups_s={one / 1e6:F2} (cpu {oneCpu:F2} cores) two_processes_mlookups_s={two / 1e6:F2} (cpu {twoCpu:F2} cores) ratio={ratio:F2}");
+            Console.WriteLine(line);
+            table.Append(FormattableString.Invariant($"| {round} | {one / 1e6:F2} | {oneCpu:F2} | {two / 1e6:F2} | {twoCpu:F2} | {ratio:F2} |\n"));
+        }
+
+        double median = Stats.Median(ratios);
+        bool pass = median >= 1.8;
+        Console.WriteLine(FormattableString.Invariant($"throughput: median_ratio={median:F2} target=1.8 result={(pass ? "PASS" : "FAIL")}"));
+        Stats.Append(output, FormattableString.Invariant($"""
+
+            ### Aggregate lookup throughput, 1 vs 2 follower processes ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)
+
+            `Shmap.Stress throughput --entries {entries} --seconds {seconds} --rounds {rounds}`: map of {entries} entries ({bytes / 1048576.0:F1} MiB); each follower process (`SharedMap.Follow`) does random `TryGetValue(utf8)` hits on 8-byte keys from one thread for {seconds} s. Millions of lookups per second (total of the processes), and the CPU the processes got (cores' worth, from their CPU time). Target: two processes ≥ 1.8 × one.
+
+            | Round | 1 process Mlookups/s | CPU cores | 2 processes Mlookups/s | CPU cores | Ratio |
+            |---|---|---|---|---|---|
+            {table}
+            Median ratio **{median:F2}**: **{(pass ? "PASS" : "FAIL")}** (target ≥ 1.8).
+
+            {Stats.Machine()}
+
+            """));
+        return pass ? 0 : 1;
+    }
+
+    /// <summary>Runs <paramref name="processes"/> workers at once; returns their total lookups per second and CPU cores used.</summary>
+    private static (double Rate, double Cores) Measure(Target target, int entries, double seconds, int processes, int round)
+    {
+        var workers = new List<ChildProcess>();
+        try
+        {
+            for (int p = 0; p < processes; p++)
+            {
+                workers.Add(Self.Start("throughput-worker", [.. target.Arguments(), "--entries", entries.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--seed", (round * 10 + p).ToString(CultureInfo.InvariantCulture)]));
+            }
+
+            foreach (ChildProcess worker in workers)
+            {
+                worker.WaitForLine(static l => l.StartsWith("ready", StringComparison.Ordinal), TimeSpan.FromSeconds(120));
+            }
+
+            foreach (ChildProcess worker in workers)
+            {
+                worker.WriteLine("go");
+            }
+
+            double rate = 0;
+            double cores = 0;
+            foreach (ChildProcess worker in workers)
+            {
+                if (worker.WaitForExit(TimeSpan.FromSeconds(seconds + 60)) != 0)
+                {
+                    throw new InvalidOperationException($"worker failed\n{worker.Transcript()}");
+                }
+
+                Dictionary<string, string> f = worker.Output.Last(static l => l.StartsWith("throughput-worker: ", StringComparison.Ordinal))["throughput-worker: ".Length..]
+                    .Split(' ').Select(static kv => kv.Split('=')).ToDictionary(static kv => kv[0], static kv => kv[1]);
+                double wall = double.Parse(f["seconds"], CultureInfo.InvariantCulture);
+                rate += double.Parse(f["lookups"], CultureInfo.InvariantCulture) / wall;
+                cores += double.Parse(f["cpu_seconds"], CultureInfo.InvariantCulture) / wall;
+            }
+
+            return (rate, cores);
+        }
+        finally
+        {
+            workers.ForEach(static w => w.Dispose());
+        }
+    }
+
+    /// <summary>Key i: "k" and 7 digits, 8 bytes.</summary>
+    private static void WorkerKey(int i, Span<byte> key)
+    {
+        key[0] = (byte)'k';
+        for (int d = 7; d >= 1; d--)
+        {
+            key[d] = (byte)('0' + (i % 10));
+            i /= 10;
+        }
+    }
+
+    /// <summary><c>throughput-worker</c>: warms up, prints "ready", waits for "go", looks keys up for the given seconds.</summary>
+    public static int RunWorker(Options options)
+    {
+        Target target = Target.FromOptions(options);
+        int entries = options.Int("entries", 1_000_000);
+        double seconds = options.Double("seconds", 5);
+        ulong state = (ulong)options.Long("seed", 1) * 0x9E3779B97F4A7C15UL | 1;
+        options.ThrowOnUnused();
+
+        byte[] keys = new byte[entries * 8L];
+        for (int i = 0; i < entries; i++)
+        {
+            WorkerKey(i, keys.AsSpan(i * 8, 8));
+        }
+
+        using LiveSharedMap live = SharedMap.Follow(target.Name, target.Options);
+        (long warm, long warmMisses) = Lookups(live, keys, entries, Stopwatch.Frequency, ref state); // 1 s: tiered JIT, page faults
+        Console.WriteLine("ready");
+        string? line;
+        while ((line = Console.In.ReadLine()) is not null && line != "go")
+        {
+        }
+
+        if (line is null)
+        {
+            return 3; // the parent went away before "go"
+        }
+
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        long start = Stopwatch.GetTimestamp();
+        (long lookups, long misses) = Lookups(live, keys, entries, (long)(seconds * Stopwatch.Frequency), ref state);
+        double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        Console.WriteLine(FormattableString.Invariant($"throughput-worker: lookups={lookups} misses={misses + warmMisses} seconds={wall:F3} cpu_seconds={cpu:F3} warmup_lookups={warm}"));
+        return misses + warmMisses == 0 ? 0 : 1;
+    }
+
+    private static (long Lookups, long Misses) Lookups(LiveSharedMap live, byte[] keys, int entries, long ticks, ref ulong state)
+    {
+        long end = Stopwatch.GetTimestamp() + ticks;
+        long lookups = 0;
+        long misses = 0;
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            for (int n = 0; n < 4096; n++)
+            {
+                // xorshift64*, then a multiply-shift into [0, entries).
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                int i = (int)(((state * 0x2545F4914F6CDD1DUL) >> 32) * (ulong)entries >> 32);
+                if (!live.TryGetValue(keys.AsSpan(i * 8, 8), out ReadOnlySpan<byte> _))
+                {
+                    misses++;
+                }
+            }
+
+            lookups += 4096;
+        }
+
+        return (lookups, misses);
+    }
+}
