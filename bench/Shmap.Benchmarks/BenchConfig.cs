@@ -29,7 +29,7 @@ public abstract class BenchConfig : ManualConfig
 public sealed class LookupConfig : BenchConfig
 {
     public LookupConfig()
-        : base(Job.Default.WithId("Lookup").WithWarmupCount(3).WithIterationCount(10))
+        : base(Job.Default.WithId("Lookup").WithWarmupCount(2).WithIterationCount(8))
     {
     }
 }

@@ -11,7 +11,8 @@ namespace Shmap.Benchmarks;
 /// looks up <see cref="Lookups"/> keys in shuffled order: whole permutations of the key set, so at
 /// N = 1,000,000 every key is looked up once per invocation and the map is touched at random. The
 /// lookup keys are separate copies allocated in lookup order. Loops only count hits (no peer reads
-/// its value's characters); <c>Get(string)</c> decodes and allocates its value by design.
+/// its value's characters); <c>Get(string)</c> and <c>GetMany(string)</c> decode and allocate
+/// their values by design. The GetMany benchmarks make one call over the whole stream of keys.
 /// Dictionary is the baseline of each category, so Ratio is peer time / Dictionary time.
 /// </summary>
 [MemoryDiagnoser]
@@ -33,6 +34,10 @@ public class LookupBenchmarks
     private string[] _missKeys = [];
     private byte[][] _hitUtf8 = [];
     private byte[][] _missUtf8 = [];
+    private ReadOnlyMemory<byte>[] _hitMemory = [];
+    private ReadOnlyMemory<byte>[] _missMemory = [];
+    private string?[] _manyValues = [];
+    private ValueRef[] _manyRefs = [];
     private Dictionary<string, string>? _dictionary;
     private FrozenDictionary<string, string>? _frozen;
     private SharedMap? _map;
@@ -57,7 +62,8 @@ public class LookupBenchmarks
         Check("FrozenDictionary", _frozen.Count, key => _frozen.TryGetValue(key, out string? v) ? v : null);
     }
 
-    [GlobalSetup(Targets = [nameof(Shmap_Utf8_Hit), nameof(Shmap_Utf8_Miss), nameof(Shmap_GetString_Hit), nameof(Shmap_GetString_Miss)])]
+    [GlobalSetup(Targets = [nameof(Shmap_Utf8_Hit), nameof(Shmap_Utf8_Miss), nameof(Shmap_GetString_Hit), nameof(Shmap_GetString_Miss),
+        nameof(Shmap_GetMany_Hit), nameof(Shmap_GetMany_Miss), nameof(Shmap_GetManyUtf8_Hit), nameof(Shmap_GetManyUtf8_Miss)])]
     public void SetupShmap()
     {
         Dataset data = Prepare(utf8: true);
@@ -73,6 +79,20 @@ public class LookupBenchmarks
         SharedMap map = _map;
         Check("SharedMap.Get(string)", map.Count, map.Get);
         CheckUtf8("SharedMap.TryGetValue(utf8)", utf8 => map.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Encoding.UTF8.GetString(value) : null);
+
+        // GetMany over the same streams: the batch answers must equal the expected values.
+        _hitMemory = [.. _hitUtf8.Select(static k => (ReadOnlyMemory<byte>)k)];
+        _missMemory = [.. _missUtf8.Select(static k => (ReadOnlyMemory<byte>)k)];
+        _manyValues = new string?[Lookups];
+        _manyRefs = new ValueRef[Lookups];
+        map.GetMany(_hitKeys, _manyValues);
+        CheckBatch("SharedMap.GetMany(string)", i => _manyValues[i], hits: true);
+        map.GetMany(_missKeys, _manyValues);
+        CheckBatch("SharedMap.GetMany(string)", i => _manyValues[i], hits: false);
+        map.GetMany(_hitMemory, _manyRefs);
+        CheckBatch("SharedMap.GetMany(utf8)", i => _manyRefs[i].Found ? Encoding.UTF8.GetString(map.GetValue(_manyRefs[i])) : null, hits: true);
+        map.GetMany(_missMemory, _manyRefs);
+        CheckBatch("SharedMap.GetMany(utf8)", i => _manyRefs[i].Found ? Encoding.UTF8.GetString(map.GetValue(_manyRefs[i])) : null, hits: false);
     }
 
     [GlobalSetup(Targets = [nameof(Lmdb_Hit), nameof(Lmdb_Miss)])]
@@ -120,6 +140,14 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
+    public int Shmap_GetMany_Hit() => CountMany(_map!, _hitKeys, _manyValues);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Hit)]
+    public int Shmap_GetManyUtf8_Hit() => CountManyUtf8(_map!, _hitMemory, _manyRefs);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Hit)]
     public int Lmdb_Hit() => CountLmdb(_lmdb!, _hitUtf8);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Lookups)]
@@ -137,6 +165,14 @@ public class LookupBenchmarks
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
     public int Shmap_GetString_Miss() => CountShmapString(_map!, _missKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Miss)]
+    public int Shmap_GetMany_Miss() => CountMany(_map!, _missKeys, _manyValues);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Miss)]
+    public int Shmap_GetManyUtf8_Miss() => CountManyUtf8(_map!, _missMemory, _manyRefs);
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
@@ -190,6 +226,37 @@ public class LookupBenchmarks
         foreach (string key in keys)
         {
             if (map.Get(key) is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>One GetMany call over the whole stream, then a count of the answers (a sequential pass).</summary>
+    private static int CountMany(SharedMap map, string[] keys, string?[] values)
+    {
+        map.GetMany(keys, values);
+        int found = 0;
+        foreach (string? value in values)
+        {
+            if (value is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    private static int CountManyUtf8(SharedMap map, ReadOnlyMemory<byte>[] keys, ValueRef[] values)
+    {
+        map.GetMany(keys, values);
+        int found = 0;
+        foreach (ValueRef value in values)
+        {
+            if (value.Found)
             {
                 found++;
             }
@@ -291,6 +358,21 @@ public class LookupBenchmarks
         }
 
         Console.WriteLine($"// {peer}: {N} entries; {_hitKeys.Length} hit lookups and {_missKeys.Length} miss lookups checked");
+    }
+
+    /// <summary>Answers of a batch call over the hit stream (each its expected value) or the miss stream (each null).</summary>
+    private void CheckBatch(string peer, Func<int, string?> answer, bool hits)
+    {
+        string[] keys = hits ? _hitKeys : _missKeys;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            string? value = answer(i);
+            string? expected = hits ? _hitValues[i] : null;
+            if (!string.Equals(value, expected, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{peer}: key '{keys[i]}' gave '{value ?? "<absent>"}', expected '{expected ?? "<absent>"}'.");
+            }
+        }
     }
 
     /// <summary>The same check through the pre-encoded UTF-8 lookup arrays the benchmarks use.</summary>
