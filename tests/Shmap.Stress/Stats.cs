@@ -26,6 +26,7 @@ internal static class Stats
             : "?";
         string kernel = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
         string load = File.ReadAllText("/proc/loadavg").Trim();
+        string pressure = File.Exists("/proc/pressure/cpu") ? File.ReadLines("/proc/pressure/cpu").First() : "n/a";
         double gib = long.Parse(memKb.Split(' ')[0], CultureInfo.InvariantCulture) / 1048576.0;
         return FormattableString.Invariant($"""
             - CPU: {cpu} ({mhz} MHz), {Environment.ProcessorCount} cores
@@ -33,6 +34,7 @@ internal static class Stats
             - OS: {os}, Linux {kernel}
             - .NET: {Environment.Version} ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription})
             - Load average at the end (1, 5, 15 min, runnable/total): {load}
+            - CPU pressure at the end (/proc/pressure/cpu, % of time some task waited for a CPU): {pressure}
             """);
     }
 

@@ -39,30 +39,34 @@ internal static class ThroughputCommand
 
         var table = new StringBuilder();
         var ratios = new List<double>();
+        var cpuRatios = new List<double>();
         for (int round = 1; round <= rounds; round++)
         {
-            (double one, double oneCpu) = Measure(target, entries, seconds, 1, round);
-            (double two, double twoCpu) = Measure(target, entries, seconds, 2, round);
+            (double one, double oneCpu, double onePerCpu) = Measure(target, entries, seconds, 1, round);
+            (double two, double twoCpu, double twoPerCpu) = Measure(target, entries, seconds, 2, round);
             double ratio = two / one;
+            double cpuRatio = twoPerCpu / onePerCpu;
             ratios.Add(ratio);
-            string line = FormattableString.Invariant($"throughput: round={round} one_process_mlookups_s={one / 1e6:F2} (cpu {oneCpu:F2} cores) two_processes_mlookups_s={two / 1e6:F2} (cpu {twoCpu:F2} cores) ratio={ratio:F2}");
+            cpuRatios.Add(cpuRatio);
+            string line = FormattableString.Invariant($"throughput: round={round} one_process_mlookups_s={one / 1e6:F2} (cpu {oneCpu:F2} cores, {onePerCpu / 1e6:F2} per cpu-s) two_processes_mlookups_s={two / 1e6:F2} (cpu {twoCpu:F2} cores, {twoPerCpu / 1e6:F2} per cpu-s) ratio={ratio:F2} cpu_normalised_ratio={cpuRatio:F2}");
             Console.WriteLine(line);
-            table.Append(FormattableString.Invariant($"| {round} | {one / 1e6:F2} | {oneCpu:F2} | {two / 1e6:F2} | {twoCpu:F2} | {ratio:F2} |\n"));
+            table.Append(FormattableString.Invariant($"| {round} | {one / 1e6:F2} | {oneCpu:F2} | {onePerCpu / 1e6:F2} | {two / 1e6:F2} | {twoCpu:F2} | {twoPerCpu / 1e6:F2} | {ratio:F2} | {cpuRatio:F2} |\n"));
         }
 
         double median = Stats.Median(ratios);
+        double cpuMedian = Stats.Median(cpuRatios);
         bool pass = median >= 1.8;
-        Console.WriteLine(FormattableString.Invariant($"throughput: median_ratio={median:F2} target=1.8 result={(pass ? "PASS" : "FAIL")}"));
+        Console.WriteLine(FormattableString.Invariant($"throughput: median_ratio={median:F2} target=1.8 result={(pass ? "PASS" : "FAIL")} median_cpu_normalised_ratio={cpuMedian:F2}"));
         Stats.Append(output, FormattableString.Invariant($"""
 
             ### Aggregate lookup throughput, 1 vs 2 follower processes ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)
 
-            `Shmap.Stress throughput --entries {entries} --seconds {seconds} --rounds {rounds}`: map of {entries} entries ({bytes / 1048576.0:F1} MiB); each follower process (`SharedMap.Follow`) does random `TryGetValue(utf8)` hits on 8-byte keys from one thread for {seconds} s. Millions of lookups per second (total of the processes), and the CPU the processes got (cores' worth, from their CPU time). Target: two processes ≥ 1.8 × one.
+            `Shmap.Stress throughput --entries {entries} --seconds {seconds} --rounds {rounds}`: map of {entries} entries ({bytes / 1048576.0:F1} MiB); each follower process (`SharedMap.Follow`) does random `TryGetValue(utf8)` hits on 8-byte keys from one thread for {seconds} s. Millions of lookups per second of wall time (total of the processes); the CPU their lookup threads got (cores' worth); and the total of each process's lookups per second of its own CPU time, i.e. what they would do with a core each. Ratio = 2 processes / 1 process; the CPU-normalised ratio compares the per-CPU-second totals, so it shows whether two processes slow each other (shared cache, memory) whatever CPU share the machine gave them. Target: two processes ≥ 1.8 × one (wall time).
 
-            | Round | 1 process Mlookups/s | CPU cores | 2 processes Mlookups/s | CPU cores | Ratio |
-            |---|---|---|---|---|---|
+            | Round | 1 proc Mlookups/s | CPU cores | M/CPU-s | 2 procs Mlookups/s | CPU cores | M/CPU-s (sum) | Ratio | CPU-normalised ratio |
+            |---|---|---|---|---|---|---|---|---|
             {table}
-            Median ratio **{median:F2}**: **{(pass ? "PASS" : "FAIL")}** (target ≥ 1.8).
+            Median ratio **{median:F2}**: **{(pass ? "PASS" : "FAIL")}** (target ≥ 1.8). Median CPU-normalised ratio {cpuMedian:F2}.
 
             {Stats.Machine()}
 
@@ -70,8 +74,12 @@ internal static class ThroughputCommand
         return pass ? 0 : 1;
     }
 
-    /// <summary>Runs <paramref name="processes"/> workers at once; returns their total lookups per second and CPU cores used.</summary>
-    private static (double Rate, double Cores) Measure(Target target, int entries, double seconds, int processes, int round)
+    /// <summary>
+    /// Runs <paramref name="processes"/> workers at once; returns their total lookups per second of
+    /// wall time, the cores' worth of CPU their lookup threads got, and the sum of each one's lookups
+    /// per second of its own CPU time (what they would do with a core each).
+    /// </summary>
+    private static (double Rate, double Cores, double PerCpu) Measure(Target target, int entries, double seconds, int processes, int round)
     {
         var workers = new List<ChildProcess>();
         try
@@ -93,6 +101,7 @@ internal static class ThroughputCommand
 
             double rate = 0;
             double cores = 0;
+            double perCpu = 0;
             foreach (ChildProcess worker in workers)
             {
                 if (worker.WaitForExit(TimeSpan.FromSeconds(seconds + 60)) != 0)
@@ -103,11 +112,14 @@ internal static class ThroughputCommand
                 Dictionary<string, string> f = worker.Output.Last(static l => l.StartsWith("throughput-worker: ", StringComparison.Ordinal))["throughput-worker: ".Length..]
                     .Split(' ').Select(static kv => kv.Split('=')).ToDictionary(static kv => kv[0], static kv => kv[1]);
                 double wall = double.Parse(f["seconds"], CultureInfo.InvariantCulture);
-                rate += double.Parse(f["lookups"], CultureInfo.InvariantCulture) / wall;
-                cores += double.Parse(f["cpu_seconds"], CultureInfo.InvariantCulture) / wall;
+                double cpu = double.Parse(f["cpu_seconds"], CultureInfo.InvariantCulture);
+                double lookups = double.Parse(f["lookups"], CultureInfo.InvariantCulture);
+                rate += lookups / wall;
+                cores += cpu / wall;
+                perCpu += lookups / Math.Max(cpu, 0.01);
             }
 
-            return (rate, cores);
+            return (rate, cores, perCpu);
         }
         finally
         {
@@ -154,13 +166,21 @@ internal static class ThroughputCommand
             return 3; // the parent went away before "go"
         }
 
-        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        double cpuBefore = ThreadCpuSeconds();
         long start = Stopwatch.GetTimestamp();
         (long lookups, long misses) = Lookups(live, keys, entries, (long)(seconds * Stopwatch.Frequency), ref state);
         double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        double cpu = ThreadCpuSeconds() - cpuBefore;
         Console.WriteLine(FormattableString.Invariant($"throughput-worker: lookups={lookups} misses={misses + warmMisses} seconds={wall:F3} cpu_seconds={cpu:F3} warmup_lookups={warm}"));
         return misses + warmMisses == 0 ? 0 : 1;
+    }
+
+    /// <summary>CPU time of the calling thread (utime + stime of /proc/thread-self/stat, in 1/100 s).</summary>
+    private static double ThreadCpuSeconds()
+    {
+        string stat = File.ReadAllText("/proc/thread-self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the 3rd (state) on
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static (long Lookups, long Misses) Lookups(LiveSharedMap live, byte[] keys, int entries, long ticks, ref ulong state)
