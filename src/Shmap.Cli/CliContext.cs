@@ -72,9 +72,6 @@ internal sealed class CliContext
         }
     }
 
-    /// <summary>Writes a warning line to stderr.</summary>
-    public void Warn(string message) => Error.WriteLine("shmap: warning: " + message);
-
     private static IAnsiConsole CreateConsole(TextWriter writer, bool terminal)
     {
         bool color = terminal && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));

@@ -10,26 +10,31 @@ internal static class Program
 {
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
+    /// <summary>How long an interrupted run may take to clean up before the process exits anyway.</summary>
+    private static readonly TimeSpan s_gracePeriod = TimeSpan.FromSeconds(5);
+
     public static async Task<int> Main(string[] args)
     {
         using var cancellation = new CancellationTokenSource();
 
-        // Ctrl+C and SIGTERM cancel the run so verbs clean up (demo removes its names, watch ends);
-        // a second Ctrl+C kills the process as usual.
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl+C and SIGTERM cancel the run so verbs clean up (demo removes its names and readers,
+        // watch ends). A verb blocked where it cannot see the cancellation (reading a silent stdin)
+        // is ended after a grace period; a second signal ends the process at once.
+        void Interrupt(Action keepRunning)
         {
-            if (!cancellation.IsCancellationRequested)
+            if (cancellation.IsCancellationRequested)
             {
-                e.Cancel = true;
-                cancellation.Cancel();
+                return;
             }
-        };
-        Console.CancelKeyPress += onCancel;
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
+
+            keepRunning();
             cancellation.Cancel();
-        });
+            _ = Task.Delay(s_gracePeriod).ContinueWith(_ => Environment.Exit(ExitCodes.Interrupted), TaskScheduler.Default);
+        }
+
+        ConsoleCancelEventHandler onCancel = (_, e) => Interrupt(() => e.Cancel = true);
+        Console.CancelKeyPress += onCancel;
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Interrupt(() => context.Cancel = true));
         try
         {
             return await RunAsync(args, CliStreams.FromConsole(), cancellation.Token);

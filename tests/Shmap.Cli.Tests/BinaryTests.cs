@@ -40,7 +40,10 @@ public class BinaryTests
         string? first = await watch.StandardError.ReadLineAsync().WaitAsync(s_timeout);
         Assert.StartsWith("watching 'm'", first, StringComparison.Ordinal);
 
-        using (Process kill = Process.Start("kill", ["-INT", watch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        // A shell that started us in the background may have left SIGINT ignored, which children
+        // inherit (as nohup does); then SIGTERM, which shmap handles the same way, is the test.
+        string signal = IgnoresSigint(watch.Id) ? "-TERM" : "-INT";
+        using (Process kill = Process.Start("kill", [signal, watch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
         }
@@ -48,6 +51,12 @@ public class BinaryTests
         await watch.WaitForExitAsync().WaitAsync(s_timeout);
         Assert.Equal(0, watch.ExitCode);
         Assert.Equal(string.Empty, await watch.StandardError.ReadToEndAsync());
+    }
+
+    private static bool IgnoresSigint(int pid)
+    {
+        string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
     }
 
     private static async Task<(int Code, string Out, string Err)> RunAsync(string[] args, string? stdin = null)

@@ -13,7 +13,7 @@ public static class CliRunner
 
     public static Task<CliResult> RunAsync(string[] args, string stdin) => RunAsync(args, Encoding.UTF8.GetBytes(stdin));
 
-    public static async Task<CliResult> RunAsync(string[] args, byte[]? stdin, SyncStream? output = null, SyncStream? error = null, CancellationToken cancellation = default)
+    public static async Task<CliResult> RunAsync(string[] args, byte[]? stdin, SyncStream? output = null, SyncStream? error = null, bool terminal = false, CancellationToken cancellation = default)
     {
         output ??= new SyncStream();
         error ??= new SyncStream();
@@ -22,6 +22,8 @@ public static class CliRunner
             Input = new MemoryStream(stdin ?? []),
             Output = output,
             Error = error,
+            OutputIsTerminal = terminal,
+            ErrorIsTerminal = terminal,
         };
         int code = await Program.RunAsync(args, streams, cancellation);
         return new CliResult(code, output.Text, error.Text, output.ToArray());

@@ -65,6 +65,35 @@ public class ReadTests
     }
 
     [Fact]
+    public async Task Get_KeysFromStdin_AddsToArgumentsAndDecodesEscapes()
+    {
+        using ShmDirectory dir = await WithMapAsync();
+        CliResult get = await CliRunner.RunAsync(["get", "m", "aaa", "--keys-from", "-", "--format", "tsv", "--dir", dir.Path], "红\ntab\\tkey\n\nnope\n");
+        Assert.Equal(1, get.ExitCode);
+        Assert.Equal("aaa\t323\n红\t32是\ntab\\tkey\tnew\\nline\n", get.Out);
+        Assert.Equal("shmap: key 'nope' not found in 'm'.\n", get.Err);
+    }
+
+    [Fact]
+    public async Task Get_ManyMissingKeys_NamesTenAndCountsTheRest()
+    {
+        using ShmDirectory dir = await WithMapAsync();
+        string keys = string.Concat(Enumerable.Range(0, 25).Select(i => $"missing{i}\n"));
+        CliResult get = await CliRunner.RunAsync(["get", "m", "--keys-from", "-", "--dir", dir.Path], keys);
+        Assert.Equal(1, get.ExitCode);
+        string[] lines = get.Err.TrimEnd('\n').Split('\n');
+        Assert.Equal(11, lines.Length);
+        Assert.Contains("… and 15 more keys not found in 'm' (25 of 25)", lines[10], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_NoKeysAtAll_IsUsageError()
+    {
+        using ShmDirectory dir = await WithMapAsync();
+        Assert.Equal(2, (await dir.RunAsync("get", "m")).ExitCode);
+    }
+
+    [Fact]
     public async Task Scan_WholeMap_IsInOrdinalUtf8Order()
     {
         using ShmDirectory dir = await WithMapAsync();

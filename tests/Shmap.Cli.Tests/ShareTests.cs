@@ -342,4 +342,46 @@ public class ShareTests
         Assert.Equal(1, json.RootElement.GetProperty("version").GetInt64());
         Assert.Equal(4, json.RootElement.GetProperty("entries").GetInt32());
     }
+
+    [Fact]
+    public async Task Share_DirectoryAsInput_IsUsageError()
+    {
+        using var dir = new ShmDirectory();
+        CliResult share = await dir.RunAsync("share", "m", dir.Files, "--format", "tsv");
+        Assert.Equal(2, share.ExitCode);
+        Assert.Contains("is a directory", share.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Share_DirectoryThatCannotBeCreated_IsIOErrorNamingIt()
+    {
+        CliResult share = await CliRunner.RunAsync(["share", "m", "-", "--dir", "/proc/shmap-cli-test-cannot-exist"], "a\t1\n");
+        Assert.Equal(5, share.ExitCode);
+        Assert.Contains("could not publish 'm' in /proc/shmap-cli-test-cannot-exist", share.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tsv")]
+    [InlineData("csv")]
+    [InlineData("jsonl")]
+    [InlineData("json")]
+    public async Task Share_ValueLongerThanTheReadBuffer_IsReadWhole(string format)
+    {
+        using var dir = new ShmDirectory();
+        string big = string.Concat(Enumerable.Repeat("0123456789abcdef红", 20_000)); // 380,000 UTF-8 bytes
+        string input = format switch
+        {
+            "tsv" => $"a\t1\nbig\t{big}\nz\t2\n",
+            "csv" => $"a,1\nbig,\"{big}\"\nz,2\n",
+            "jsonl" => $"[\"a\",\"1\"]\n[\"big\",\"{big}\"]\n[\"z\",\"2\"]\n",
+            _ => $"{{\"a\":\"1\",\"big\":\"{big}\",\"z\":\"2\"}}",
+        };
+        CliResult share = await dir.RunWithInputAsync(input, "share", "m", "-", "--format", format);
+        Assert.True(share.ExitCode == 0, share.ToString());
+
+        using SharedMap map = SharedMap.Open("m", dir.Options);
+        Assert.Equal(3, map.Count);
+        Assert.Equal(big, map.Get("big"));
+        Assert.Equal("2", map.Get("z"));
+    }
 }

@@ -15,7 +15,7 @@ public class WatchTests
         var output = new SyncStream();
         var error = new SyncStream();
         using var cancel = new CancellationTokenSource(s_timeout);
-        Task<CliResult> watch = CliRunner.RunAsync(["watch", "m", "--count", "2", "--json", "--dir", dir.Path], null, output, error, cancel.Token);
+        Task<CliResult> watch = CliRunner.RunAsync(["watch", "m", "--count", "2", "--json", "--dir", dir.Path], null, output, error, cancellation: cancel.Token);
         await error.WaitForAsync("watching 'm'", s_timeout);
 
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv2\n", "share", "m", "-", "--force")).ExitCode);
@@ -55,7 +55,7 @@ public class WatchTests
         var output = new SyncStream();
         var error = new SyncStream();
         using var cancel = new CancellationTokenSource(s_timeout);
-        Task<CliResult> watch = CliRunner.RunAsync(["watch", "m", "--count", "1", "--dir", dir.Path], null, output, error, cancel.Token);
+        Task<CliResult> watch = CliRunner.RunAsync(["watch", "m", "--count", "1", "--dir", dir.Path], null, output, error, cancellation: cancel.Token);
         await error.WaitForAsync("watching 'm'", s_timeout);
 
         Assert.Equal(0, (await dir.RunAsync("rm", "m")).ExitCode);

@@ -14,6 +14,7 @@ using Shmap.TestReader;
 //   follow NAME MS   open NAME again and again for MS ms; every snapshot must be self-consistent
 //                    (Verify passes, VersionedCount entries, every value VersionedValue)
 //                                                     -> ok OPENS DISTINCT_VERSIONS BAD [FIRST BAD]
+//   share NAME N B   share (force) N entries with B-byte values -> ok VERSION
 //   quit             exit
 // Any exception answers "error TYPE MESSAGE". End of input exits too (the parent died).
 if (args.Length != 1)
@@ -51,6 +52,7 @@ while ((line = Console.ReadLine()) is not null)
             "spin" => Spin(),
             "stop" => Stop(),
             "follow" => Follow(words[1], int.Parse(words[2], CultureInfo.InvariantCulture)),
+            "share" => Share(words[1], int.Parse(words[2], CultureInfo.InvariantCulture), int.Parse(words[3], CultureInfo.InvariantCulture)),
             "quit" => "bye",
             _ => throw new ArgumentException($"unknown command '{words[0]}'"),
         };
@@ -85,6 +87,19 @@ string Open(string name)
     {
         return "notfound";
     }
+}
+
+string Share(string name, int count, int valueBytes)
+{
+    var builder = new SharedMapBuilder();
+    for (int i = 0; i < count; i++)
+    {
+        builder.Set("k" + i.ToString(CultureInfo.InvariantCulture), new string('v', valueBytes));
+    }
+
+    builder.Share(name, force: true, options);
+    using SharedMap map = SharedMap.Open(name, options);
+    return $"ok {map.Version}";
 }
 
 string Fresh(string name)

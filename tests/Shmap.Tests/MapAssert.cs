@@ -44,6 +44,8 @@ public static class MapAssert
             LookupMatches(model, map, probe);
         }
 
+        BatchMatches(model, map, [.. model.Keys, .. probes ?? [], .. model.Keys.Take(3)]);
+
         var allRanges = new List<(string? From, string? To)>(ranges ?? []) { (null, null) };
         var allPrefixes = new List<string>(prefixes ?? []) { string.Empty };
         foreach (string key in model.Keys.Take(12))
@@ -97,6 +99,32 @@ public static class MapAssert
         Assert.False(map.ContainsKey(utf8Key.AsSpan()));
         Assert.Equal(-1, map.IndexOf(key));
         Assert.Throws<KeyNotFoundException>(() => map[key]);
+    }
+
+    /// <summary>Both <see cref="SharedMap.GetMany(ReadOnlySpan{string}, Span{string})"/> forms answer every key of a batch as the model does.</summary>
+    public static void BatchMatches(SortedDictionary<string, string> model, SharedMap map, string[] batch)
+    {
+        var values = new string?[batch.Length];
+        map.GetMany(batch, values);
+        for (int i = 0; i < batch.Length; i++)
+        {
+            Assert.Equal(model.GetValueOrDefault(batch[i]), values[i]);
+        }
+
+        ReadOnlyMemory<byte>[] utf8 = [.. batch.Select(k => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(k))];
+        var refs = new ValueRef[batch.Length];
+        map.GetMany(utf8, refs);
+        for (int i = 0; i < batch.Length; i++)
+        {
+            bool present = model.TryGetValue(batch[i], out string? value);
+            Assert.Equal(present, refs[i].Found);
+            if (present)
+            {
+                byte[] expected = Encoding.UTF8.GetBytes(value!);
+                Assert.Equal(expected.Length, refs[i].Length);
+                Assert.Equal(expected, map.GetValue(refs[i]).ToArray());
+            }
+        }
     }
 
     /// <summary>The builder's own view agrees with the model.</summary>

@@ -23,7 +23,17 @@ internal static class Common
     }
 
     /// <summary>Opens a map by name (not found: exit code 1, with the directory in the message).</summary>
-    public static SharedMap Open(CliContext context, string name) => SharedMap.Open(name, context.Options);
+    public static SharedMap Open(CliContext context, string name)
+    {
+        try
+        {
+            return SharedMap.Open(name, context.Options);
+        }
+        catch (Exception e) when (e is SnapshotFormatException or SnapshotVersionException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"the snapshot published as '{name}' ({SnapshotPath(context, name)}) cannot be read: {e.Message}", e);
+        }
+    }
 
     /// <summary>The file a name's snapshot lives in (for messages and /proc scans).</summary>
     public static string SnapshotPath(CliContext context, string name) => Path.Combine(context.Directory, name + ".shmap");
@@ -54,9 +64,30 @@ internal static class Common
         return writer.Count;
     }
 
+    /// <summary>
+    /// Runs a publish (share, publish, import), saying which name and directory an I/O or
+    /// permission error was about: the library's own message names only a file.
+    /// </summary>
+    public static T Publishing<T>(CliContext context, string name, Func<T> publish)
+    {
+        try
+        {
+            return publish();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !(e is IOException io && Program.IsBrokenPipe(io)))
+        {
+            throw new CliException(ExitCodes.IOError, $"could not publish '{name}' in {context.Directory}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Opens a file to read, mapping "no such file" to exit code 1.</summary>
     public static FileStream OpenInputFile(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new CliException(ExitCodes.Usage, $"{path} is a directory; give a file, or - for stdin.");
+        }
+
         try
         {
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);

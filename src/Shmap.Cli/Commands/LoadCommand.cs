@@ -52,7 +52,7 @@ internal static class LoadCommand
             long version;
             try
             {
-                version = SharedMap.Import(name, path, force, context.Options);
+                version = Common.Publishing(context, name, () => SharedMap.Import(name, path, force, context.Options));
             }
             catch (Exception e) when (e is SnapshotFormatException or SnapshotVersionException)
             {

@@ -104,14 +104,17 @@ internal static class ShareCommand
 
                     context.Cancellation.ThrowIfCancellationRequested();
                     Volatile.Write(ref phase, "publishing");
-                    if (force)
+                    return Common.Publishing(context, name, () =>
                     {
-                        return builder.Publish(name, context.Options);
-                    }
+                        if (force)
+                        {
+                            return builder.Publish(name, context.Options);
+                        }
 
-                    builder.Share(name, force: false, context.Options);
-                    using SharedMap shared = SharedMap.Open(name, context.Options);
-                    return shared.Version;
+                        builder.Share(name, force: false, context.Options);
+                        using SharedMap shared = SharedMap.Open(name, context.Options);
+                        return shared.Version;
+                    });
                 },
                 () => new ProgressState(Volatile.Read(ref phase), counting.BytesRead, total, sink.Pairs, "entries"));
 

@@ -45,7 +45,7 @@ internal static class VerifyCommand
         SharedMap map;
         try
         {
-            map = isFile ? SharedMap.OpenFile(target) : Common.Open(context, target);
+            map = isFile ? SharedMap.OpenFile(target) : SharedMap.Open(target, context.Options);
         }
         catch (ShmapException e)
         {

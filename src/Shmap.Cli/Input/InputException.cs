@@ -6,13 +6,13 @@ internal sealed class InputException : Exception
     public InputException(string source, long line, string reason)
         : base(line > 0 ? $"{source}:{line}: {reason}" : $"{source}: {reason}")
     {
-        Source = source;
+        InputName = source;
         Line = line;
         Reason = reason;
     }
 
     /// <summary>The input's name as given (a path, or "stdin").</summary>
-    public new string Source { get; }
+    public string InputName { get; }
 
     /// <summary>The line the problem is on (1-based), 0 when it is about the whole input.</summary>
     public long Line { get; }

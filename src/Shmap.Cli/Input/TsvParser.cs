@@ -58,6 +58,19 @@ internal static class TsvParser
         }
     }
 
+    /// <summary>Decodes the TSV escapes of one field given as a string (for keys read one a line).</summary>
+    public static string Unescape(string text, string source, long line)
+    {
+        if (!text.Contains('\\', StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var bytes = new ByteBuilder();
+        Unescape(Encoding.UTF8.GetBytes(text), bytes, source, line, "key");
+        return Encoding.UTF8.GetString(bytes.Span);
+    }
+
     private static void Unescape(ReadOnlySpan<byte> text, ByteBuilder destination, string source, long line, string what)
     {
         destination.Clear();

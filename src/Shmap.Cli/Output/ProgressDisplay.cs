@@ -18,7 +18,7 @@ internal static class ProgressDisplay
     public static T Run<T>(CliContext context, Func<T> job, Func<ProgressState> state)
     {
         Task<T> task = Task.Factory.StartNew(job, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        if (!context.Streams.ErrorIsTerminal || task.Wait(s_delay))
+        if (!context.Streams.ErrorIsTerminal || Finished(task, s_delay))
         {
             return task.GetAwaiter().GetResult();
         }
@@ -41,7 +41,7 @@ internal static class ProgressDisplay
                 ProgressState first = state();
                 ProgressTask bar = progress.AddTask(Describe(first, clock.Elapsed), maxValue: first.TotalBytes ?? 1);
                 bar.IsIndeterminate = first.TotalBytes is null;
-                while (!task.Wait(100))
+                while (!Finished(task, TimeSpan.FromMilliseconds(100)))
                 {
                     Update(bar, state(), clock.Elapsed);
                 }
@@ -60,6 +60,9 @@ internal static class ProgressDisplay
             });
         return task.GetAwaiter().GetResult();
     }
+
+    /// <summary>Waits up to <paramref name="timeout"/>; true once the job has ended, however it ended (its exception surfaces at GetResult).</summary>
+    private static bool Finished(Task task, TimeSpan timeout) => ((IAsyncResult)task).AsyncWaitHandle.WaitOne(timeout) || task.IsCompleted;
 
     private static void Update(ProgressTask bar, ProgressState state, TimeSpan elapsed)
     {

@@ -97,6 +97,11 @@ internal static unsafe class Publisher
             Access = FileAccess.ReadWrite,
             Share = FileShare.None,
             UnixCreateMode = fileMode,
+
+            // Reserve the blocks (fallocate) before writing through a mapping: on a full tmpfs a
+            // store into an unbacked page of a sparse file is SIGBUS, which kills the process;
+            // reserving first turns that into an IOException here.
+            PreallocationSize = length,
         };
         using (var file = new FileStream(temp, streamOptions))
         {

@@ -138,7 +138,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     {
         ulong i = Math.BigMul(hash, _homeSlots, out _);
         ulong tag = hash >> _offsetBits;
-        if (s_vectorProbe && Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian && i + ProbeWindow <= _slotCount)
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian && i + ProbeWindow <= _slotCount)
         {
             // The first 8 slots from home, compared at once: a hit's branches then go the same way
             // every time, so the CPU can run ahead into the next lookup instead of mispredicting.
@@ -202,8 +202,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return 0;
     }
 
+    /// <summary>Slots compared at once from a home slot (two 256-bit vectors).</summary>
     private const int ProbeWindow = 8;
-    private static readonly bool s_vectorProbe = Environment.GetEnvironmentVariable("SHMAP_SCALAR") is null;
 
     /// <summary>
     /// Looks a batch of keys up, overlapping their memory misses: all hashes first with a prefetch
@@ -300,11 +300,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Locates the value of the record at <paramref name="offset"/>.</summary>
     public ValueRef ValueRefOf(ulong offset)
     {
-        ReadRecord(offset, out _, out ReadOnlySpan<byte> value);
-        fixed (byte* start = value)
-        {
-            return new ValueRef(start - _base, value.Length);
-        }
+        // The value is the record's tail. (Not `fixed` on the span: that gives null for an empty value.)
+        ulong end = ReadRecord(offset, out _, out ReadOnlySpan<byte> value);
+        return new ValueRef((long)end - value.Length, value.Length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

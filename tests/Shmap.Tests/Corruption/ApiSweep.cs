@@ -55,6 +55,31 @@ internal static class ApiSweep
                 Call(context, "IndexOf", () => map.IndexOf(key));
             }
 
+            string[] batch = [.. probes, .. keys];
+            Call(context, "GetMany(string)", () =>
+            {
+                map.GetMany(batch, new string?[batch.Length]);
+                return 0;
+            });
+            Call(context, "GetMany(UTF-8) + GetValue", () =>
+            {
+                ReadOnlyMemory<byte>[] utf8 = [.. batch.Select(k => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(k))];
+                var refs = new ValueRef[utf8.Length];
+                map.GetMany(utf8, refs);
+                int total = 0;
+                foreach (ValueRef found in refs.Where(r => r.Found))
+                {
+                    total += map.GetValue(found).Length; // a reference from this map is always valid
+                }
+
+                return total;
+            });
+            Call(context, "WriteTo", () =>
+            {
+                using var copy = new MemoryStream();
+                map.WriteTo(copy);
+                return copy.Length;
+            });
             Call(context, "enumerate", () => map.ToList());
             Call(context, "Keys", () => map.Keys.ToList());
             Call(context, "Range(null, null)", () => map.Range(null, null).ToList());
@@ -120,6 +145,13 @@ internal static class ApiSweep
             Assert.False(map.ContainsKey(Encoding.UTF8.GetBytes(probe).AsSpan()));
         }
 
+        SortedDictionary<string, string> model = Utf8Order.NewModel();
+        foreach ((string key, string value) in entries)
+        {
+            model.Add(key, value);
+        }
+
+        MapAssert.BatchMatches(model, map, [.. keys, .. probes]);
         Assert.Equal(entries, map.Range(null, null));
         Assert.Equal(entries, map.StartsWith(string.Empty));
         if (entries.Count > 2)

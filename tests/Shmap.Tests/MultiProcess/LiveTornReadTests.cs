@@ -21,7 +21,9 @@ public sealed class LiveTornReadTests(ITestOutputHelper output)
         LiveStressTool.WaitReady(first);
         LiveStressTool.WaitReady(second);
 
-        using ChildProcess writer = LiveStressTool.Run("publish", TimeSpan.FromSeconds(120), [.. target, "--versions", "300", "--print"]);
+        // 1 ms between publishes: on a loaded 2-core machine an unpaced writer can finish all 300
+        // while a follower is descheduled, and the follower would see too few versions to test switching.
+        using ChildProcess writer = LiveStressTool.Run("publish", TimeSpan.FromSeconds(120), [.. target, "--versions", "300", "--sleep-ms", "1", "--print"]);
         List<(long Version, string Tag)> published = LiveStressTool.Published(writer);
         Assert.Equal(Enumerable.Range(2, 300).Select(static v => (long)v), published.Select(static p => p.Version));
 

@@ -88,6 +88,27 @@ public class EdgeCaseTests
         MapAssert.Matches(model, map, ["\0", "a"]);
     }
 
+    [Fact]
+    public void GetManyUtf8_EmptyValues_LocatesEmptySpans()
+    {
+        SortedDictionary<string, string> model = Utf8Order.NewModel();
+        model[string.Empty] = string.Empty;
+        model["a"] = string.Empty;
+        model["b"] = "x";
+        model["z"] = string.Empty; // the last record: its empty value ends at the end of the file
+        using SharedMap map = SharedMap.Load(TestMaps.Build(model).Dump());
+        ReadOnlyMemory<byte>[] keys = [Array.Empty<byte>(), "a"u8.ToArray(), "b"u8.ToArray(), "z"u8.ToArray(), "nope"u8.ToArray()];
+        var refs = new ValueRef[keys.Length];
+        map.GetMany(keys, refs);
+        Assert.Equal([true, true, true, true, false], refs.Select(r => r.Found));
+        Assert.True(map.GetValue(refs[0]).IsEmpty);
+        Assert.True(map.GetValue(refs[1]).IsEmpty);
+        Assert.Equal("x"u8.ToArray(), map.GetValue(refs[2]).ToArray());
+        Assert.True(map.GetValue(refs[3]).IsEmpty);
+        Assert.Throws<ArgumentException>(() => map.GetValue(refs[4]));
+        MapAssert.BatchMatches(model, map, ["", "a", "b", "z", "nope", "a"]);
+    }
+
     [Theory]
     [InlineData(127)] // 1-byte LEB128 length, largest
     [InlineData(128)] // 2-byte, smallest
