@@ -83,24 +83,27 @@ internal static class LatencyCommand
 
             latencies.Sort();
             publishMs.Sort();
+            string switching = follower.Output.LastOrDefault(static l => l.StartsWith("latency-follower: ", StringComparison.Ordinal)) is string summary && summary.Contains("switch_call_median_us=", StringComparison.Ordinal)
+                ? summary[summary.IndexOf("switch_call_median_us=", StringComparison.Ordinal)..]
+                : "";
             double median = Stats.Quantile(latencies, 0.5);
             bool ok = latencies.Count > 0 && median < 1000;
             pass &= ok;
             string line1 = FormattableString.Invariant(
-                $"latency: mode={m} publishes={publishes} seen={latencies.Count} map_bytes={bytes} median_us={median:F1} p90_us={Stats.Quantile(latencies, 0.9):F1} p99_us={Stats.Quantile(latencies, 0.99):F1} max_us={(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} min_us={(latencies.Count > 0 ? latencies[0] : double.NaN):F1} before_return={latencies.Count(static l => l < 0)} publish_ms_median={Stats.Quantile(publishMs, 0.5):F2} target=median<1ms result={(ok ? "PASS" : "FAIL")}");
+                $"latency: mode={m} publishes={publishes} seen={latencies.Count} map_bytes={bytes} median_us={median:F1} p90_us={Stats.Quantile(latencies, 0.9):F1} p99_us={Stats.Quantile(latencies, 0.99):F1} max_us={(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} min_us={(latencies.Count > 0 ? latencies[0] : double.NaN):F1} before_return={latencies.Count(static l => l < 0)} publish_ms_median={Stats.Quantile(publishMs, 0.5):F2} {switching} target=median<1ms result={(ok ? "PASS" : "FAIL")}");
             Console.WriteLine(line1);
             report.Append(FormattableString.Invariant(
-                $"| {(m == "poll" ? "polls `Version` in a tight loop" : "awaits `WaitForNewVersionAsync`")} | {publishes} | {latencies.Count} | {median:F1} | {Stats.Quantile(latencies, 0.9):F1} | {Stats.Quantile(latencies, 0.99):F1} | {(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} | {latencies.Count(static l => l < 0)} | {(ok ? "PASS" : "FAIL")} |\n"));
+                $"| {(m == "poll" ? "polls `Version` in a tight loop" : "awaits `WaitForNewVersionAsync`")} | {publishes} | {latencies.Count} | {median:F1} | {Stats.Quantile(latencies, 0.9):F1} | {Stats.Quantile(latencies, 0.99):F1} | {(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} | {latencies.Count(static l => l < 0)} | {Stats.Quantile(publishMs, 0.5):F1} | {(switching.Length > 0 ? switching.Replace("switch_call_median_us=", "", StringComparison.Ordinal).Replace(" switch_call_p99_us=", " / ", StringComparison.Ordinal) : "–")} | {(ok ? "PASS" : "FAIL")} |\n"));
         }
 
         Stats.Append(output, FormattableString.Invariant($"""
 
             ### Publish-to-visible latency ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)
 
-            `Shmap.Stress latency --publishes {publishes} --keys {keys} --gap-ms {gapMs}`: map of {keys} entries ({bytes / 1048576.0:F1} MiB) published again and again ({gapMs} ms ± half apart); a follower in another process notes when it sees each version. Latency = follower's `Stopwatch.GetTimestamp()` when seen − publisher's when `Publish` returned, in µs; negative = seen before `Publish` returned. Target: median under 1 ms.
+            `Shmap.Stress latency --publishes {publishes} --keys {keys} --gap-ms {gapMs}`: map of {keys} entries ({bytes / 1048576.0:F1} MiB) published again and again ({gapMs} ms ± half apart); a follower in another process notes when it sees each version. Latency = follower's `Stopwatch.GetTimestamp()` when seen − publisher's when `Publish` returned, in µs; negative = seen before `Publish` returned. "Switching call" (polling only): duration of the `Version` call that saw the new version, i.e. the follower's own cost of opening the new version and unmapping the oldest. Target: median under 1 ms.
 
-            | Follower | Publishes | Seen | Median µs | p90 µs | p99 µs | Max µs | Seen before return | Result |
-            |---|---|---|---|---|---|---|---|---|
+            | Follower | Publishes | Seen | Median µs | p90 µs | p99 µs | Max µs | Seen before return | Publish ms (median) | Switching call µs (median / p99) | Result |
+            |---|---|---|---|---|---|---|---|---|---|---|
             {report}
             {Stats.Machine()}
 
@@ -117,16 +120,20 @@ internal static class LatencyCommand
         options.ThrowOnUnused();
         using LiveSharedMap live = SharedMap.Follow(target.Name, target.Options);
         var seen = new List<(long Version, long At)>(100_000);
+        var switchTicks = new List<double>(100_000);
         long last = live.Version;
         Console.WriteLine("ready");
         if (mode == "poll")
         {
             while (!stop.IsStopped)
             {
+                long called = Stopwatch.GetTimestamp();
                 long version = live.Version;
                 if (version != last)
                 {
-                    seen.Add((version, Stopwatch.GetTimestamp()));
+                    long at = Stopwatch.GetTimestamp();
+                    seen.Add((version, at));
+                    switchTicks.Add(at - called);
                     last = version;
                 }
             }
@@ -153,7 +160,9 @@ internal static class LatencyCommand
         }
 
         Console.Write(text);
-        Console.WriteLine($"latency-follower: mode={mode} seen={seen.Count}");
+        List<double> switchUs = [.. switchTicks.Select(static t => t * 1e6 / Stopwatch.Frequency).Order()];
+        string switching = switchUs.Count == 0 ? "" : FormattableString.Invariant($" switch_call_median_us={Stats.Quantile(switchUs, 0.5):F1} switch_call_p99_us={Stats.Quantile(switchUs, 0.99):F1}");
+        Console.WriteLine($"latency-follower: mode={mode} seen={seen.Count}{switching}");
         return 0;
     }
 }
