@@ -10,13 +10,19 @@ namespace Shmap;
 /// <see cref="Sequence"/>. Its contents are a hint, never trusted: a follower re-validates the
 /// snapshot it opens whatever the words say.
 /// </summary>
+/// <remarks>
+/// The sequence is odd while a publisher or deleter is changing <c>N.shmap</c> (from just before
+/// its rename or unlink until it has recorded the change) and even otherwise. A follower that saw
+/// an odd sequence has not seen the change complete, so it looks again at its next call: that is
+/// what makes a version any opener or follower has seen visible to every follower's next call.
+/// </remarks>
 internal sealed unsafe class ControlFile : IDisposable
 {
     public const int Size = 64;
     public const int MagicOffset = 0;      // "SHMAPCTL"
     public const int FormatOffset = 8;     // u32, 1
     public const int StateOffset = 12;     // u32: 0 never published, 1 published, 2 deleted
-    public const int SequenceOffset = 16;  // u64, +1 on every publish and delete
+    public const int SequenceOffset = 16;  // u64: odd while a change is under way, even when settled
     public const int VersionOffset = 24;   // u64, last version published
     public const int PublishedAtOffset = 32; // i64 Unix ms of that publish
 
@@ -26,13 +32,15 @@ internal sealed unsafe class ControlFile : IDisposable
     private static ReadOnlySpan<byte> Magic => "SHMAPCTL"u8;
 
     private readonly SafeFileHandle? _lockHandle;
+    private readonly SafeFileHandle? _readHandle;
     private readonly string? _path;
     private MemoryMappedViewAccessor? _view;
     private byte* _pointer;
 
-    private ControlFile(SafeFileHandle? lockHandle, string? path, MemoryMappedViewAccessor view)
+    private ControlFile(SafeFileHandle? lockHandle, SafeFileHandle? readHandle, string? path, MemoryMappedViewAccessor view)
     {
         _lockHandle = lockHandle;
+        _readHandle = readHandle;
         _path = path;
         _view = view;
         byte* pointer = null;
@@ -61,10 +69,21 @@ internal sealed unsafe class ControlFile : IDisposable
             }
 
             var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, Size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+            ControlFile control;
             using (map)
             {
-                return new ControlFile(handle, name.ControlPath, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
+                control = new ControlFile(handle, null, name.ControlPath, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
             }
+
+            if ((control.Sequence & 1) != 0)
+            {
+                // A publisher died mid-change: N.shmap may or may not have changed. Settle the word
+                // (followers look once more) so they stop looking at every call.
+                control.EndChange();
+                control.Touch();
+            }
+
+            return control;
         }
         catch
         {
@@ -86,40 +105,79 @@ internal sealed unsafe class ControlFile : IDisposable
             return null;
         }
 
-        using (handle)
+        try
         {
             if (RandomAccess.GetLength(handle) < Size)
             {
+                handle.Dispose();
                 return null;
             }
 
+            // The descriptor stays open: IsChangeAbandoned probes the lock through it.
             using var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, Size, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            return new ControlFile(null, null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
+            return new ControlFile(null, handle, null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
     }
 
-    /// <summary>The word followers poll: changes on every publish and delete.</summary>
+    /// <summary>The word followers poll: odd while a publish or delete is under way, changed by every one.</summary>
     public ulong Sequence => Volatile.Read(ref *(ulong*)(_pointer + SequenceOffset));
+
+    /// <summary>Whether <paramref name="sequence"/> says a change is under way.</summary>
+    public static bool IsChanging(ulong sequence) => (sequence & 1) != 0;
 
     public uint State => Volatile.Read(ref *(uint*)(_pointer + StateOffset));
 
     public long Version => (long)Volatile.Read(ref *(ulong*)(_pointer + VersionOffset));
 
-    /// <summary>Records a publish. The sequence is written last so that a follower seeing it sees the rest.</summary>
+    /// <summary>Marks a change as under way (odd sequence); call it just before renaming or unlinking <c>N.shmap</c>.</summary>
+    public void BeginChange()
+    {
+        if (!IsChanging(Sequence))
+        {
+            WriteSequence(Sequence + 1);
+        }
+    }
+
+    /// <summary>Records a publish. The sequence is written last (now even) so that a follower seeing it sees the rest.</summary>
     public void RecordPublish(long version, long publishedAtUnixMs)
     {
         Volatile.Write(ref *(long*)(_pointer + PublishedAtOffset), publishedAtUnixMs);
         Volatile.Write(ref *(ulong*)(_pointer + VersionOffset), (ulong)version);
         Volatile.Write(ref *(uint*)(_pointer + StateOffset), StatePublished);
-        Volatile.Write(ref *(ulong*)(_pointer + SequenceOffset), Sequence + 1);
+        BeginChange();
+        EndChange();
     }
 
     /// <summary>Records a delete; the version word stays, so a later publish continues the numbering.</summary>
     public void RecordDelete()
     {
         Volatile.Write(ref *(uint*)(_pointer + StateOffset), StateDeleted);
-        Volatile.Write(ref *(ulong*)(_pointer + SequenceOffset), Sequence + 1);
+        BeginChange();
+        EndChange();
     }
+
+    /// <summary>
+    /// For a follower that saw an odd sequence: true when no process holds the name's lock, so the
+    /// change under way was abandoned by a publisher that died (a live one holds the lock until it
+    /// has recorded its change). Probes with a non-blocking shared flock, released at once.
+    /// </summary>
+    public bool IsChangeAbandoned() => _readHandle is not null && UnixFile.TryLockSharedAndRelease(_readHandle);
+
+    /// <summary>Ends a change begun by <see cref="BeginChange"/> (sequence even again); nothing when none is under way.</summary>
+    public void EndChange()
+    {
+        if (IsChanging(Sequence))
+        {
+            WriteSequence(Sequence + 1);
+        }
+    }
+
+    private void WriteSequence(ulong sequence) => Volatile.Write(ref *(ulong*)(_pointer + SequenceOffset), sequence);
 
     /// <summary>
     /// Updates the file's times after its words changed: writes through a mapping raise no
@@ -145,5 +203,6 @@ internal sealed unsafe class ControlFile : IDisposable
 
         // Closing the descriptor releases the flock.
         _lockHandle?.Dispose();
+        _readHandle?.Dispose();
     }
 }

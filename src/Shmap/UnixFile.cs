@@ -14,9 +14,12 @@ internal static partial class UnixFile
     private const int ORdwr = 2;
     private const int OCreat = 0x40;
     private const int OCloexec = 0x80000;
+    private const int LockSh = 1;
     private const int LockEx = 2;
+    private const int LockNb = 4;
     private const int LockUn = 8;
     private const int EIntr = 4;
+    private const int EWouldBlock = 11;
 
     /// <summary>Opens (creating when asked) a file with no lock taken.</summary>
     public static SafeFileHandle Open(string path, bool write, bool create, UnixFileMode mode)
@@ -49,6 +52,43 @@ internal static partial class UnixFile
 
     /// <summary>Releases the lock (closing the handle releases it too, even when the process dies).</summary>
     public static void Unlock(SafeFileHandle handle) => Flock(handle, LockUn);
+
+    /// <summary>
+    /// Takes a shared lock without blocking and releases it at once: true when it could be taken
+    /// (no process holds the exclusive lock), false when one does.
+    /// </summary>
+    public static bool TryLockSharedAndRelease(SafeFileHandle handle)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            int fd = (int)handle.DangerousGetHandle();
+            while (NativeFlock(fd, LockSh | LockNb) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EWouldBlock)
+                {
+                    return false;
+                }
+
+                if (errno != EIntr)
+                {
+                    throw new IOException($"flock failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+                }
+            }
+
+            _ = NativeFlock(fd, LockUn);
+            return true;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
 
     private static void Flock(SafeFileHandle handle, int operation)
     {

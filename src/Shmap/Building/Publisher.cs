@@ -54,11 +54,13 @@ internal static unsafe class Publisher
         try
         {
             WriteFile(temp, fileMode, length, version, now, write);
+            control.BeginChange();
             File.Move(temp, path, overwrite: true);
         }
         catch
         {
             File.Delete(temp);
+            control.EndChange(); // no-op unless the rename itself failed: followers look once more
             throw;
         }
 
@@ -79,6 +81,7 @@ internal static unsafe class Publisher
         bool existed = File.Exists(name.SnapshotPath);
         if (existed)
         {
+            control.BeginChange();
             File.Delete(name.SnapshotPath);
             control.RecordDelete();
             control.Touch();

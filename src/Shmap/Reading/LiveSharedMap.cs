@@ -41,7 +41,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         _name = name;
         // The sequence is read before the snapshot is opened: a publish in between is seen at the first call.
         _control = ControlFile.TryOpenForReading(name);
-        _seen = _control?.Sequence ?? 0;
+        _seen = Handled(_control?.Sequence ?? 0);
         try
         {
             _current = SharedMap.OpenByPath(name);
@@ -346,19 +346,28 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
                 return;
             }
 
-            // Whatever happens below, this sequence is handled: a failed look is not retried until
-            // the publishers change the word again. It is marked handled only at the end, so a
-            // concurrent caller waits on the gate rather than answer from the older version.
+            // An odd sequence is a change under way: N.shmap may be replaced after the look below,
+            // so it is not marked handled and the next call looks again, unless the publisher that
+            // began it is gone (it holds the lock until the change is recorded). The lock is probed
+            // before the look, so a change that publisher completed is in what the look finds.
+            bool settled = !ControlFile.IsChanging(sequence) || control.IsChangeAbandoned();
+
+            // Whatever happens below, a settled sequence is handled: a failed look is not retried
+            // until the publishers change the word again. It is marked handled only at the end, so
+            // a concurrent caller waits on the gate rather than answer from the older version.
             try
             {
                 SwitchToNewest();
             }
             finally
             {
-                Volatile.Write(ref _seen, sequence);
+                Volatile.Write(ref _seen, settled ? sequence : Handled(sequence));
             }
         }
     }
+
+    /// <summary>What to remember having handled after a look at <paramref name="sequence"/>: an odd (unsettled) one is remembered as the even one before it, so the next call looks again.</summary>
+    private static ulong Handled(ulong sequence) => sequence & ~1UL;
 
     private void SwitchToNewest()
     {

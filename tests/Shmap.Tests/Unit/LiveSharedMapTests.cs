@@ -400,6 +400,110 @@ public class LiveSharedMapTests
         }
     }
 
+    [Fact]
+    public void Follow_PublisherBetweenRenameAndRecord_EveryFollowerAnswersWithWhatAnOpenerSees()
+    {
+        // A publisher that has renamed version 2 into place but not yet recorded it (descheduled,
+        // say): one follower that looks now finds version 2; another that looked just before the
+        // rename must not keep answering version 1 after that.
+        using var dir = new TestDirectory();
+        Map("one", 3).Publish("n", dir.Options);
+        using LiveSharedMap early = SharedMap.Follow("n", dir.Options);
+        Assert.Equal("one", early.Get("k"));
+
+        SharedName name = SharedName.Create("n", dir.Options);
+        using (ControlFile control = ControlFile.Lock(name, UnixFileMode.UserRead | UnixFileMode.UserWrite))
+        {
+            control.BeginChange();
+            Assert.Equal("one", early.Get("k")); // looked after the change began, before the rename
+            StageVersion(dir, "n", "two", version: 2);
+
+            using LiveSharedMap late = SharedMap.Follow("n", dir.Options);
+            using SharedMap opened = SharedMap.Open("n", dir.Options);
+            Assert.Equal(2, opened.Version);
+            Assert.Equal("two", late.Get("k"));
+            Assert.Equal("two", early.Get("k"));
+            Assert.Equal(2, early.Version);
+
+            control.RecordPublish(2, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
+
+        Assert.Equal(2, early.Version);
+        Assert.Equal(3, Map("three", 3).Publish("n", dir.Options));
+        Assert.Equal("three", early.Get("k"));
+    }
+
+    [Fact]
+    public void Follow_PublisherDiedBetweenRenameAndRecord_FollowersServeItsVersionAndTheNextPublishRepairs()
+    {
+        using var dir = new TestDirectory();
+        Map("one", 3).Publish("n", dir.Options);
+        using LiveSharedMap follower = SharedMap.Follow("n", dir.Options);
+        Assert.Equal(1, follower.Version);
+
+        SharedName name = SharedName.Create("n", dir.Options);
+        using (ControlFile control = ControlFile.Lock(name, UnixFileMode.UserRead | UnixFileMode.UserWrite))
+        {
+            control.BeginChange();
+            StageVersion(dir, "n", "two", version: 2);
+        }
+
+        // The lock is free and the word is odd: the change was abandoned. Followers serve what is there.
+        using (ControlFile reader = ControlFile.TryOpenForReading(name) ?? throw new InvalidOperationException("no control file"))
+        {
+            Assert.True(ControlFile.IsChanging(reader.Sequence));
+            Assert.True(reader.IsChangeAbandoned());
+        }
+
+        Assert.Equal("two", follower.Get("k"));
+        Assert.Equal(2, follower.Version);
+        using (LiveSharedMap late = SharedMap.Follow("n", dir.Options))
+        {
+            Assert.Equal("two", late.Get("k"));
+        }
+
+        // The next publisher settles the word and numbers on from the file it finds.
+        Assert.Equal(3, Map("three", 3).Publish("n", dir.Options));
+        using (ControlFile reader = ControlFile.TryOpenForReading(name) ?? throw new InvalidOperationException("no control file"))
+        {
+            Assert.False(ControlFile.IsChanging(reader.Sequence));
+        }
+
+        Assert.Equal("three", follower.Get("k"));
+    }
+
+    [Fact]
+    public void IsChangeAbandoned_WhileAPublisherHoldsTheLock_IsFalse()
+    {
+        using var dir = new TestDirectory();
+        Map("one", 3).Publish("n", dir.Options);
+        SharedName name = SharedName.Create("n", dir.Options);
+        using ControlFile reader = ControlFile.TryOpenForReading(name) ?? throw new InvalidOperationException("no control file");
+        using (ControlFile control = ControlFile.Lock(name, UnixFileMode.UserRead | UnixFileMode.UserWrite))
+        {
+            control.BeginChange();
+            Assert.True(ControlFile.IsChanging(reader.Sequence));
+            Assert.False(reader.IsChangeAbandoned());
+            control.EndChange();
+            Assert.False(ControlFile.IsChanging(reader.Sequence));
+        }
+
+        Assert.True(reader.IsChangeAbandoned());
+    }
+
+    /// <summary>Puts a snapshot stamped <paramref name="version"/> in place of <c>name.shmap</c> with a rename, as step 6 of a publish does.</summary>
+    private static void StageVersion(TestDirectory dir, string name, string value, long version)
+    {
+        // Publish under a scratch name until it reaches the version, then move that file in place.
+        var builder = Map(value, 3);
+        for (long v = 0; v < version; v++)
+        {
+            builder.Publish("staging", dir.Options);
+        }
+
+        File.Move(Path.Combine(dir.Path, "staging.shmap"), Path.Combine(dir.Path, name + ".shmap"), overwrite: true);
+    }
+
     private static SharedMapBuilder Map(string value, int entries)
     {
         var builder = new SharedMapBuilder();
