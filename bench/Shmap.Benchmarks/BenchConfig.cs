@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 
@@ -19,6 +20,9 @@ public abstract class BenchConfig : ManualConfig
     {
         job = job.WithLaunchCount(1);
         AddJob(UseWallClock || !ThreadCpuClock.Instance.IsAvailable ? job : job.WithClock(ThreadCpuClock.Instance));
+
+        // Noisy machine: the median next to the mean shows when a few iterations were disturbed.
+        AddColumn(StatisticColumn.Median);
     }
 
     /// <summary>Time with BenchmarkDotNet's default wall clock instead of thread CPU time.</summary>
@@ -29,7 +33,7 @@ public abstract class BenchConfig : ManualConfig
 public sealed class LookupConfig : BenchConfig
 {
     public LookupConfig()
-        : base(Job.Default.WithId("Lookup").WithWarmupCount(2).WithIterationCount(8))
+        : base(Job.Default.WithId("Lookup").WithWarmupCount(2).WithIterationCount(10))
     {
     }
 }
