@@ -64,7 +64,21 @@ internal static class Utf8Text
     /// Encodes a lookup key into <paramref name="buffer"/> (or a rented array). Returns false when
     /// the string has a lone surrogate: such a key can never be in a snapshot.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryEncodeKey(string key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
+    {
+        rented = null;
+        int ascii = ShortAscii.TryEncode(key, buffer);
+        if (ascii >= 0)
+        {
+            utf8 = buffer[..ascii];
+            return true;
+        }
+
+        return TryEncodeKeySlow(key, buffer, out utf8, out rented);
+    }
+
+    private static bool TryEncodeKeySlow(string key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
     {
         rented = null;
         if (key.Length * 3 > buffer.Length)
@@ -84,7 +98,7 @@ internal static class Utf8Text
     }
 
     /// <summary>Decodes bytes read from a snapshot; bytes that are not UTF-8 become U+FFFD (the snapshot's own bytes are never trusted).</summary>
-    public static string Decode(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetString(utf8);
+    public static string Decode(ReadOnlySpan<byte> utf8) => ShortAscii.TryDecode(utf8, out string? text) ? text : Encoding.UTF8.GetString(utf8);
 
     /// <summary>Ordinal byte order of UTF-8, the order of every snapshot.</summary>
     public static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);

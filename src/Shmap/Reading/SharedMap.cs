@@ -252,7 +252,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
             {
                 int n = Math.Min(Constants.BatchChunk, keys.Length - start);
                 ReadOnlySpan<string> chunk = keys.Slice(start, n);
-                int needed = 0;
+                int needed = ShortAscii.EncodeBufferBytes; // the fast path's store may run past the last key
                 foreach (string key in chunk)
                 {
                     needed += key.Length * 3;
@@ -268,7 +268,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
                 for (int i = 0; i < n; i++)
                 {
                     // A key with a lone surrogate is never stored: it is looked up as "" and answered null.
-                    unencodable[i] = System.Text.Unicode.Utf8.FromUtf16(chunk[i], buffer.AsSpan(used), out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done;
+                    int written = ShortAscii.TryEncode(chunk[i], buffer.AsSpan(used));
+                    unencodable[i] = written < 0 && System.Text.Unicode.Utf8.FromUtf16(chunk[i], buffer.AsSpan(used), out _, out written, replaceInvalidSequences: false) != OperationStatus.Done;
                     utf8[i] = unencodable[i] ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(used, written);
                     used += unencodable[i] ? 0 : written;
                 }
