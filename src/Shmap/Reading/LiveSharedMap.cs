@@ -9,8 +9,8 @@ namespace Shmap;
 /// Follows a shared name (<see cref="SharedMap.Follow"/>): every call answers from the newest
 /// published version, and each call sees one complete version. Checking for a new version costs
 /// one read of a word the publishers write (the name's control file, mapped read-only): no system
-/// call, no lock, nothing written to shared memory. Thread-safe for reading; do not dispose it while
-/// other threads read.
+/// call, no lock, nothing written to shared memory. Thread-safe, Dispose included: calls in flight
+/// finish on the version they started with, later ones throw <see cref="ObjectDisposedException"/>.
 /// </summary>
 /// <remarks>
 /// <para>A follower keeps at most two versions mapped: the one it serves and the one before, so that
@@ -26,6 +26,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
     private readonly SharedName _name;
     private readonly Lock _gate = new();
+    private readonly ThreadLocal<ReadSlot> _slots = new(static () => new ReadSlot(), trackAllValues: true);
     private ControlFile? _control;
     private SharedMap? _current;
     private SharedMap? _previous;
@@ -92,28 +93,28 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <summary>The value of <paramref name="key"/> in the newest version, or null.</summary>
     public string? Get(string key)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return map.Get(key);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
     /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return map.TryGetValue(key, out value);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
@@ -131,14 +132,14 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return map.DangerousReader.TryGetValue(utf8Key, out value);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
@@ -149,14 +150,14 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// </summary>
     public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             map.GetMany(keys, values);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
@@ -166,28 +167,28 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <summary>The entry of rank <paramref name="index"/> in the newest version.</summary>
     public KeyValuePair<string, string> GetAt(int index)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return map.GetAt(index);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
     /// <summary>The rank of <paramref name="key"/> in the newest version, or -1.</summary>
     public int IndexOf(string key)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return map.IndexOf(key);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
@@ -254,9 +255,18 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     {
         lock (_gate)
         {
+            // Calls that start from now on throw; those in flight finish on what they marked.
             SharedMap? current = Interlocked.Exchange(ref _current, null);
-            current?.DangerousReader.Release();
-            _previous?.DangerousReader.Release();
+            if (current is not null)
+            {
+                ReleaseWhenUnread(current);
+            }
+
+            if (_previous is not null)
+            {
+                ReleaseWhenUnread(_previous);
+            }
+
             _previous = null;
             _control?.Dispose();
             _control = null;
@@ -265,8 +275,13 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         }
     }
 
+    /// <summary>
+    /// Starts a call: switches to a newer version if one was published, then marks the version the
+    /// call reads in this thread's slot, which keeps it mapped until <see cref="ReadSlot.Exit"/>.
+    /// No atomic instruction and no fence: see <see cref="ReadSlot"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SharedMap Acquire()
+    private ReadSlot Enter(out SharedMap map)
     {
         ControlFile? control = _control;
         if (control is null || control.Sequence != Volatile.Read(ref _seen))
@@ -274,32 +289,96 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
             Refresh();
         }
 
+        ReadSlot slot = _slots.Value!;
+        SharedMap? current = Volatile.Read(ref _current);
         while (true)
         {
-            SharedMap? current = Volatile.Read(ref _current);
             if (current is null)
             {
+                slot.Exit();
                 ThrowDisposed();
             }
 
-            // Fails only when a concurrent refresh retired this version: then _current is newer.
-            if (current.DangerousReader.TryAddReference())
+            slot.Enter(current);
+
+            // Unchanged after the mark: a retirer that swapped it out since will see the mark (it
+            // flushes every thread's stores before it looks); if it changed, mark the newer one.
+            SharedMap? again = Volatile.Read(ref _current);
+            if (ReferenceEquals(again, current))
             {
-                return current;
+                map = current;
+                return slot;
+            }
+
+            current = again;
+        }
+    }
+
+    /// <summary>A version that answers for longer than one call (snapshots): a counted reference, taken under this thread's mark.</summary>
+    private SharedMap Acquire()
+    {
+        ReadSlot slot = Enter(out SharedMap map);
+        try
+        {
+            // The mark keeps the follower's own reference alive, so this cannot fail.
+            return map.DangerousReader.TryAddReference() ? map : throw new ObjectDisposedException(nameof(LiveSharedMap));
+        }
+        finally
+        {
+            slot.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Drops the follower's reference to <paramref name="retired"/> once no call is reading it:
+    /// every thread's pending stores are made visible (a process-wide barrier, the only costly step,
+    /// taken once per switch), then each slot still marking it is waited for; calls are short.
+    /// </summary>
+    private void ReleaseWhenUnread(SharedMap retired)
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        foreach (ReadSlot slot in _slots.Values)
+        {
+            var wait = default(SpinWait);
+            while (slot.IsReading(retired))
+            {
+                wait.SpinOnce();
             }
         }
+
+        retired.DangerousReader.Release();
+    }
+
+    /// <summary>
+    /// One thread's mark of the version its current call reads (hazard pointer). The reader writes it
+    /// with a plain store and re-reads <c>_current</c>; x86 may let that re-read pass the store, which
+    /// is why the retirer runs <see cref="Interlocked.MemoryBarrierProcessWide"/> after swapping the
+    /// version out and before it looks at the marks: a reader whose re-read still saw the old version
+    /// has by then made its mark visible, and one that re-reads later sees the new version.
+    /// </summary>
+    private sealed class ReadSlot
+    {
+        private SharedMap? _reading;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Enter(SharedMap map) => Volatile.Write(ref _reading, map);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Exit() => Volatile.Write(ref _reading, null);
+
+        public bool IsReading(SharedMap map) => ReferenceEquals(Volatile.Read(ref _reading), map);
     }
 
     private T Read<T>(Func<SharedMap, T> read)
     {
-        SharedMap map = Acquire();
+        ReadSlot slot = Enter(out SharedMap map);
         try
         {
             return read(map);
         }
         finally
         {
-            map.DangerousReader.Release();
+            slot.Exit();
         }
     }
 
@@ -398,7 +477,11 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         SharedMap? retired = _previous;
         _previous = _current;
         Volatile.Write(ref _current, next);
-        retired?.DangerousReader.Release();
+        if (retired is not null)
+        {
+            ReleaseWhenUnread(retired);
+        }
+
         Signal();
     }
 

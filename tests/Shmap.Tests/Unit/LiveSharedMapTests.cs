@@ -491,6 +491,56 @@ public class LiveSharedMapTests
         Assert.True(reader.IsChangeAbandoned());
     }
 
+    [Fact]
+    public async Task Dispose_WhileThreadsReadAndAPublisherPublishes_CallsAnswerOrThrowObjectDisposed()
+    {
+        using var dir = new TestDirectory();
+        var builder = Map("v0", 2000);
+        builder.Publish("n", dir.Options);
+        for (int round = 0; round < 20; round++)
+        {
+            var live = SharedMap.Follow("n", dir.Options);
+            using var start = new Barrier(4);
+            int answered = 0;
+            int disposed = 0;
+            var readers = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                var random = new Random(round * 10 + t);
+                try
+                {
+                    while (true)
+                    {
+                        string key = "e" + random.Next(1, 2000).ToString("D4", CultureInfo.InvariantCulture);
+                        string value = live.Get(key) ?? throw new InvalidOperationException($"{key} missing");
+                        Assert.EndsWith(":" + int.Parse(key[1..], CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture), value);
+                        Assert.True(live.TryGetValue(Encoding.UTF8.GetBytes(key), out ReadOnlySpan<byte> span));
+                        Assert.Equal(value, Encoding.UTF8.GetString(span));
+                        Interlocked.Increment(ref answered);
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref disposed);
+                }
+            })).ToArray();
+            var publisher = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                for (int i = 1; i <= 3; i++)
+                {
+                    builder.Set("k", "v" + i.ToString(CultureInfo.InvariantCulture));
+                    builder.Publish("n", dir.Options);
+                }
+            });
+            start.SignalAndWait();
+            Thread.Sleep(2 + (round % 5));
+            live.Dispose();
+            await Task.WhenAll([.. readers, publisher]).WaitAsync(s_bound);
+            Assert.Equal(2, disposed);
+        }
+    }
+
     /// <summary>Puts a snapshot stamped <paramref name="version"/> in place of <c>name.shmap</c> with a rename, as step 6 of a publish does.</summary>
     private static void StageVersion(TestDirectory dir, string name, string value, long version)
     {
