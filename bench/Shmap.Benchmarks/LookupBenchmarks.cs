@@ -25,8 +25,8 @@ public class LookupBenchmarks
     /// <summary>Lookups per invocation (OperationsPerInvoke).</summary>
     public const int Lookups = 1_000_000;
 
-    /// <summary>Keys per GetMany call: a request's worth; the stream is looked up in consecutive batches of this many.</summary>
-    public const int ManyBatch = 1_000;
+    /// <summary>The largest GetMany batch benchmarked; the stream is looked up in consecutive batches.</summary>
+    public const int ManyBatch = 1_024;
 
     private const string Hit = "Hit";
     private const string Miss = "Miss";
@@ -45,10 +45,17 @@ public class LookupBenchmarks
     private Dictionary<string, string>? _dictionary;
     private FrozenDictionary<string, string>? _frozen;
     private SharedMap? _map;
+    private LiveSharedMap? _live;
     private LmdbStore? _lmdb;
 
-    [Params(10_000, 1_000_000)]
+    /// <summary>Map sizes: 10,000 and 1,000,000, or the comma-separated list in <c>SHMAP_BENCH_SIZES</c> (e.g. 10000000).</summary>
+    [ParamsSource(nameof(Sizes))]
     public int N { get; set; }
+
+    public static IEnumerable<int> Sizes =>
+        Environment.GetEnvironmentVariable("SHMAP_BENCH_SIZES") is { Length: > 0 } sizes
+            ? sizes.Split(',').Select(static s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture))
+            : [10_000, 1_000_000];
 
     [GlobalSetup(Targets = [nameof(Dictionary_Hit), nameof(Dictionary_Miss)])]
     public void SetupDictionary()
@@ -67,7 +74,8 @@ public class LookupBenchmarks
     }
 
     [GlobalSetup(Targets = [nameof(Shmap_Utf8_Hit), nameof(Shmap_Utf8_Miss), nameof(Shmap_GetString_Hit), nameof(Shmap_GetString_Miss),
-        nameof(Shmap_GetMany_Hit), nameof(Shmap_GetMany_Miss), nameof(Shmap_GetManyUtf8_Hit), nameof(Shmap_GetManyUtf8_Miss)])]
+        nameof(Shmap_GetMany_Hit), nameof(Shmap_GetMany_Miss), nameof(Shmap_GetManyUtf8_Hit), nameof(Shmap_GetManyUtf8_Miss),
+        nameof(Live_Utf8_Hit), nameof(Live_GetString_Hit)])]
     public void SetupShmap()
     {
         Dataset data = Prepare(utf8: true);
@@ -80,7 +88,11 @@ public class LookupBenchmarks
 
         builder.Share(MapName, force: true, _scratch.Options);
         _map = SharedMap.Open(MapName, _scratch.Options);
+        _live = SharedMap.Follow(MapName, _scratch.Options);
         SharedMap map = _map;
+        LiveSharedMap live = _live;
+        Check("LiveSharedMap.Get(string)", live.Count, live.Get);
+        CheckUtf8("LiveSharedMap.TryGetValue(utf8)", utf8 => live.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Encoding.UTF8.GetString(value) : null);
         Check("SharedMap.Get(string)", map.Count, map.Get);
         CheckUtf8("SharedMap.TryGetValue(utf8)", utf8 => map.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Encoding.UTF8.GetString(value) : null);
 
@@ -120,6 +132,8 @@ public class LookupBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        _live?.Dispose();
+        _live = null;
         _map?.Dispose();
         _map = null;
         _lmdb?.Dispose();
@@ -146,11 +160,23 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
-    public int Shmap_GetMany_Hit() => CountMany(_map!, _hitKeys, _manyValues);
+    public int Live_Utf8_Hit() => CountLiveUtf8(_live!, _hitUtf8);
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
-    public int Shmap_GetManyUtf8_Hit() => CountManyUtf8(_map!, _hitMemory, _manyRefs);
+    public int Live_GetString_Hit() => CountLiveString(_live!, _hitKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Hit)]
+    [Arguments(64)]
+    [Arguments(ManyBatch)]
+    public int Shmap_GetMany_Hit(int batch) => CountMany(_map!, _hitKeys, _manyValues.AsSpan(0, batch));
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Hit)]
+    [Arguments(64)]
+    [Arguments(ManyBatch)]
+    public int Shmap_GetManyUtf8_Hit(int batch) => CountManyUtf8(_map!, _hitMemory, _manyRefs.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
@@ -174,11 +200,15 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
-    public int Shmap_GetMany_Miss() => CountMany(_map!, _missKeys, _manyValues);
+    [Arguments(64)]
+    [Arguments(ManyBatch)]
+    public int Shmap_GetMany_Miss(int batch) => CountMany(_map!, _missKeys, _manyValues.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
-    public int Shmap_GetManyUtf8_Miss() => CountManyUtf8(_map!, _missMemory, _manyRefs);
+    [Arguments(64)]
+    [Arguments(ManyBatch)]
+    public int Shmap_GetManyUtf8_Miss(int batch) => CountManyUtf8(_map!, _missMemory, _manyRefs.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
@@ -240,14 +270,43 @@ public class LookupBenchmarks
         return found;
     }
 
-    /// <summary>GetMany over consecutive batches of <see cref="ManyBatch"/> keys into one reused array, counting the answers.</summary>
-    private static int CountMany(SharedMap map, string[] keys, string?[] values)
+    private static int CountLiveUtf8(LiveSharedMap live, byte[][] keys)
+    {
+        int found = 0;
+        foreach (byte[] key in keys)
+        {
+            if (live.TryGetValue(key, out ReadOnlySpan<byte> _))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    private static int CountLiveString(LiveSharedMap live, string[] keys)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (live.Get(key) is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>GetMany over consecutive batches of up to <paramref name="values"/>.Length keys into one reused array, counting the answers.</summary>
+    private static int CountMany(SharedMap map, string[] keys, Span<string?> values)
     {
         int found = 0;
         for (int start = 0; start < keys.Length; start += values.Length)
         {
-            map.GetMany(keys.AsSpan(start, values.Length), values);
-            foreach (string? value in values)
+            Span<string?> batch = values[..Math.Min(values.Length, keys.Length - start)];
+            map.GetMany(keys.AsSpan(start, batch.Length), batch);
+            foreach (string? value in batch)
             {
                 if (value is not null)
                 {
@@ -259,13 +318,14 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountManyUtf8(SharedMap map, ReadOnlyMemory<byte>[] keys, ValueRef[] values)
+    private static int CountManyUtf8(SharedMap map, ReadOnlyMemory<byte>[] keys, Span<ValueRef> values)
     {
         int found = 0;
         for (int start = 0; start < keys.Length; start += values.Length)
         {
-            map.GetMany(keys.AsSpan(start, values.Length), values);
-            foreach (ValueRef value in values)
+            Span<ValueRef> batch = values[..Math.Min(values.Length, keys.Length - start)];
+            map.GetMany(keys.AsSpan(start, batch.Length), batch);
+            foreach (ValueRef value in batch)
             {
                 if (value.Found)
                 {
