@@ -5,7 +5,8 @@ using BenchmarkDotNet.Running;
 namespace Shmap.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>size [N ...]</c> prints the snapshot size report; <c>lmdb-check</c> only checks
+/// Entry point. <c>size [N ...]</c> prints the snapshot size report; <c>interleaved [N] [rounds]</c>
+/// compares point lookups side by side in one process (<see cref="Interleaved"/>); <c>lmdb-check</c> only checks
 /// the LightningDB native library; anything else goes to BenchmarkDotNet's switcher
 /// (e.g. <c>--filter '*'</c>), after removing <c>--wall-clock</c> (time with wall time instead of
 /// the benchmark thread's CPU time, see <see cref="BenchConfig"/>).
@@ -21,6 +22,13 @@ public static class Program
         {
             int[] sizes = args.Length > 1 ? [.. args.Skip(1).Select(a => int.Parse(a, NumberStyles.AllowThousands, CultureInfo.InvariantCulture))] : SizeReport.DefaultSizes;
             return SizeReport.Run(sizes);
+        }
+
+        if (args.Length > 0 && args[0] == "interleaved")
+        {
+            int count = args.Length > 1 ? int.Parse(args[1], NumberStyles.AllowThousands, CultureInfo.InvariantCulture) : 1_000_000;
+            int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 15;
+            return Interleaved.Run(count, rounds);
         }
 
         // The LightningDB peer must work before anything is measured; each benchmark process checks again in its setup.

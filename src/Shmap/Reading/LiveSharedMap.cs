@@ -93,10 +93,11 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <summary>The value of <paramref name="key"/> in the newest version, or null.</summary>
     public string? Get(string key)
     {
+        ArgumentNullException.ThrowIfNull(key);
         ReadSlot slot = Enter(out SharedMap map);
         try
         {
-            return map.Get(key);
+            return SharedMap.Find(map.DangerousReader, key);
         }
         finally
         {
@@ -107,10 +108,12 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
+        ArgumentNullException.ThrowIfNull(key);
         ReadSlot slot = Enter(out SharedMap map);
         try
         {
-            return map.TryGetValue(key, out value);
+            value = SharedMap.Find(map.DangerousReader, key);
+            return value is not null;
         }
         finally
         {

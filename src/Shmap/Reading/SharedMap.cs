@@ -188,24 +188,30 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
 
     /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
-    public string? Get(string key) => TryGetValue(key, out string? value) ? value : null;
+    public string? Get(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Find(Reader, key);
+    }
 
     /// <summary>Looks <paramref name="key"/> up.</summary>
-    [SkipLocalsInit]
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        SnapshotReader reader = Reader;
+        value = Find(Reader, key);
+        return value is not null;
+    }
+
+    /// <summary>The string lookup, shared with <see cref="LiveSharedMap"/>: encode, find, decode; null when absent.</summary>
+    [SkipLocalsInit]
+    internal static string? Find(SnapshotReader reader, string key)
+    {
         Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
-        bool found = false;
-        value = null;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
+        string? value = null;
+        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
+            && reader.TryGetValue(utf8, out ReadOnlySpan<byte> bytes))
         {
-            if (reader.TryGetValue(utf8, out ReadOnlySpan<byte> bytes))
-            {
-                value = Utf8Text.Decode(bytes);
-                found = true;
-            }
+            value = Utf8Text.Decode(bytes);
         }
 
         if (rented is not null)
@@ -213,7 +219,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
             ArrayPool<byte>.Shared.Return(rented);
         }
 
-        return found;
+        return value;
     }
 
     /// <summary>
