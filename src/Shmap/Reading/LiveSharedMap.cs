@@ -286,16 +286,11 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadSlot Enter(out SharedMap map)
     {
-        ControlFile? control = _control;
-        if (control is null || control.Sequence != Volatile.Read(ref _seen))
-        {
-            Refresh();
-        }
-
         ReadSlot slot = _slots.Value!;
-        SharedMap? current = Volatile.Read(ref _current);
+        bool looked = false;
         while (true)
         {
+            SharedMap? current = Volatile.Read(ref _current);
             if (current is null)
             {
                 slot.Exit();
@@ -306,14 +301,24 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
             // Unchanged after the mark: a retirer that swapped it out since will see the mark (it
             // flushes every thread's stores before it looks); if it changed, mark the newer one.
-            SharedMap? again = Volatile.Read(ref _current);
-            if (ReferenceEquals(again, current))
+            if (!ReferenceEquals(Volatile.Read(ref _current), current))
             {
-                map = current;
-                return slot;
+                continue;
             }
 
-            current = again;
+            // Marked, so Dispose (which waits for marks before unmapping the control file) cannot
+            // unmap the word read here. A look at most once per call: an odd word stays unhandled.
+            ControlFile? control = _control;
+            if (!looked && (control is null || control.Sequence != Volatile.Read(ref _seen)))
+            {
+                slot.Exit();
+                Refresh();
+                looked = true;
+                continue;
+            }
+
+            map = current;
+            return slot;
         }
     }
 
