@@ -35,12 +35,12 @@ internal static class Interleaved
 
         (string Name, Func<int> Loop)[] loops =
         [
-            ("Dictionary.TryGetValue", () => CountDictionary(dictionary, keys)),
-            ("SharedMap.TryGetValue(utf8)", () => CountUtf8(map, utf8)),
-            ("LiveSharedMap.TryGetValue(utf8)", () => CountUtf8(live, utf8)),
-            ("SharedMap.Get(string)", () => CountString(map, keys)),
-            ("LiveSharedMap.Get(string)", () => CountString(live, keys)),
-            ("SharedMap.Get(string) again", () => CountString(map, keys)),
+            ("Dictionary.TryGetValue", () => LookupBenchmarks.CountDictionary(dictionary, keys)),
+            ("SharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountShmapUtf8(map, utf8)),
+            ("LiveSharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountLiveUtf8(live, utf8)),
+            ("SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, keys)),
+            ("LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, keys)),
+            ("SharedMap.Get(string) again", () => LookupBenchmarks.CountShmapString(map, keys)),
         ];
         var times = loops.Select(_ => new List<double>()).ToArray();
         for (int round = -1; round < rounds; round++)
@@ -74,76 +74,6 @@ internal static class Interleaved
         }
 
         return 0;
-    }
-
-    private static int CountDictionary(Dictionary<string, string> dictionary, string[] keys)
-    {
-        int found = 0;
-        foreach (string key in keys)
-        {
-            if (dictionary.TryGetValue(key, out _))
-            {
-                found++;
-            }
-        }
-
-        return found;
-    }
-
-    private static int CountString(SharedMap map, string[] keys)
-    {
-        int found = 0;
-        foreach (string key in keys)
-        {
-            if (map.Get(key) is not null)
-            {
-                found++;
-            }
-        }
-
-        return found;
-    }
-
-    private static int CountString(LiveSharedMap live, string[] keys)
-    {
-        int found = 0;
-        foreach (string key in keys)
-        {
-            if (live.Get(key) is not null)
-            {
-                found++;
-            }
-        }
-
-        return found;
-    }
-
-    private static int CountUtf8(SharedMap map, byte[][] keys)
-    {
-        int found = 0;
-        foreach (byte[] key in keys)
-        {
-            if (map.TryGetValue(key, out ReadOnlySpan<byte> _))
-            {
-                found++;
-            }
-        }
-
-        return found;
-    }
-
-    private static int CountUtf8(LiveSharedMap live, byte[][] keys)
-    {
-        int found = 0;
-        foreach (byte[] key in keys)
-        {
-            if (live.TryGetValue(key, out ReadOnlySpan<byte> _))
-            {
-                found++;
-            }
-        }
-
-        return found;
     }
 
     private static double Median(List<double> values)

@@ -214,7 +214,7 @@ public class LookupBenchmarks
     [BenchmarkCategory(Miss)]
     public int Lmdb_Miss() => CountLmdb(_lmdb!, _missUtf8);
 
-    private static int CountDictionary(Dictionary<string, string> dictionary, string[] keys)
+    internal static int CountDictionary(Dictionary<string, string> dictionary, string[] keys)
     {
         int found = 0;
         foreach (string key in keys)
@@ -242,7 +242,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountShmapUtf8(SharedMap map, byte[][] keys)
+    internal static int CountShmapUtf8(SharedMap map, byte[][] keys)
     {
         int found = 0;
         foreach (byte[] key in keys)
@@ -256,7 +256,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountShmapString(SharedMap map, string[] keys)
+    internal static int CountShmapString(SharedMap map, string[] keys)
     {
         int found = 0;
         foreach (string key in keys)
@@ -270,7 +270,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountLiveUtf8(LiveSharedMap live, byte[][] keys)
+    internal static int CountLiveUtf8(LiveSharedMap live, byte[][] keys)
     {
         int found = 0;
         foreach (byte[] key in keys)
@@ -284,7 +284,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountLiveString(LiveSharedMap live, string[] keys)
+    internal static int CountLiveString(LiveSharedMap live, string[] keys)
     {
         int found = 0;
         foreach (string key in keys)

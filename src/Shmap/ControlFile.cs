@@ -75,7 +75,7 @@ internal sealed unsafe class ControlFile : IDisposable
                 control = new ControlFile(handle, null, name.ControlPath, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
             }
 
-            if ((control.Sequence & 1) != 0)
+            if (IsChanging(control.Sequence))
             {
                 // A publisher died mid-change: N.shmap may or may not have changed. Settle the word
                 // (followers look once more) so they stop looking at every call.
