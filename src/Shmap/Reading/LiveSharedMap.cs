@@ -16,7 +16,9 @@ namespace Shmap;
 /// <para>A follower keeps at most two versions mapped: the one it serves and the one before, so that
 /// a span returned by <see cref="TryGetValue(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> stays
 /// valid until the follower has moved on by two versions. To read several things from one version,
-/// or to keep spans longer, take a <see cref="Snapshot"/>.</para>
+/// or to keep spans longer, take a <see cref="Snapshot"/>. The version it moves past is unmapped on a
+/// thread-pool thread, not in the call that switched (unmapping the last mapping of a large unlinked
+/// file takes milliseconds); one such release is in flight at a time.</para>
 /// <para>Old versions are unlinked when replaced; their memory returns to the system when the last
 /// process unmaps them.</para>
 /// </remarks>
@@ -36,6 +38,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     private FileSystemWatcher? _watcher;
     private bool _watcherFailed;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _releasing = Task.CompletedTask;
 
     internal LiveSharedMap(SharedName name)
     {
@@ -260,6 +263,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         {
             // Calls that start from now on throw; those in flight finish on what they marked.
             SharedMap? current = Interlocked.Exchange(ref _current, null);
+            _releasing.GetAwaiter().GetResult();
             if (current is not null)
             {
                 ReleaseWhenUnread(current);
@@ -485,12 +489,22 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         SharedMap? retired = _previous;
         _previous = _current;
         Volatile.Write(ref _current, next);
+        Signal();
         if (retired is not null)
         {
-            ReleaseWhenUnread(retired);
+            ReleaseInBackground(retired);
         }
+    }
 
-        Signal();
+    /// <summary>
+    /// Releases <paramref name="retired"/> off the calling thread: this call answers from the new
+    /// version at once. One release at a time, so a follower switching faster than versions unmap
+    /// waits here for the one before and never holds more than one retiring version.
+    /// </summary>
+    private void ReleaseInBackground(SharedMap retired)
+    {
+        _releasing.GetAwaiter().GetResult();
+        _releasing = Task.Run(() => ReleaseWhenUnread(retired));
     }
 
     /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>
