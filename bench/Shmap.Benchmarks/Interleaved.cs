@@ -4,7 +4,8 @@ using System.Globalization;
 namespace Shmap.Benchmarks;
 
 /// <summary>
-/// <c>interleaved [N] [rounds]</c>: the point lookups of Dictionary, SharedMap and LiveSharedMap in
+/// <c>interleaved [N] [rounds]</c>: the point lookups of Dictionary, SharedMap and LiveSharedMap (and
+/// SharedMap's batches) in
 /// one process, one round of each after the other, many rounds; prints the median per lookup and
 /// each one's median ratio to its round's neighbour. On a shared machine whose speed drifts by 2x
 /// between minutes, BenchmarkDotNet's one-process-per-case runs can compare cases measured under
@@ -19,6 +20,9 @@ internal static class Interleaved
         int lookups = LookupBenchmarks.Lookups;
         string[] keys = Dataset.CopyInOrder(data.Keys, Dataset.ShuffledOrder(count, lookups));
         byte[][] utf8 = Dataset.EncodeInOrder(keys);
+        ReadOnlyMemory<byte>[] memory = [.. utf8.Select(static k => (ReadOnlyMemory<byte>)k)];
+        var refs = new ValueRef[LookupBenchmarks.ManyBatch];
+        string?[] values = new string?[LookupBenchmarks.ManyBatch];
         using var scratch = new Scratch("interleaved");
         var builder = new SharedMapBuilder();
         var dictionary = new Dictionary<string, string>(count);
@@ -41,6 +45,10 @@ internal static class Interleaved
             ("SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, keys)),
             ("LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, keys)),
             ("SharedMap.Get(string) again", () => LookupBenchmarks.CountShmapString(map, keys)),
+            ("SharedMap.GetMany(utf8), 64", () => LookupBenchmarks.CountManyUtf8(map, memory, refs.AsSpan(0, 64))),
+            ("SharedMap.GetMany(utf8), 1024", () => LookupBenchmarks.CountManyUtf8(map, memory, refs)),
+            ("SharedMap.GetMany(string), 64", () => LookupBenchmarks.CountMany(map, keys, values.AsSpan(0, 64))),
+            ("SharedMap.GetMany(string), 1024", () => LookupBenchmarks.CountMany(map, keys, values)),
         ];
         var times = loops.Select(_ => new List<double>()).ToArray();
         for (int round = -1; round < rounds; round++)

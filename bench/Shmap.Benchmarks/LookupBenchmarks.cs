@@ -299,7 +299,7 @@ public class LookupBenchmarks
     }
 
     /// <summary>GetMany over consecutive batches of up to <paramref name="values"/>.Length keys into one reused array, counting the answers.</summary>
-    private static int CountMany(SharedMap map, string[] keys, Span<string?> values)
+    internal static int CountMany(SharedMap map, string[] keys, Span<string?> values)
     {
         int found = 0;
         for (int start = 0; start < keys.Length; start += values.Length)
@@ -318,7 +318,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountManyUtf8(SharedMap map, ReadOnlyMemory<byte>[] keys, Span<ValueRef> values)
+    internal static int CountManyUtf8(SharedMap map, ReadOnlyMemory<byte>[] keys, Span<ValueRef> values)
     {
         int found = 0;
         for (int start = 0; start < keys.Length; start += values.Length)

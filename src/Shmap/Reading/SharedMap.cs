@@ -250,7 +250,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         SnapshotReader reader = Reader;
         ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.BatchChunk);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
-        Span<ulong> offsets = stackalloc ulong[Constants.BatchChunk];
+        Span<ValueRef> found = stackalloc ValueRef[Constants.BatchChunk];
         Span<bool> unencodable = stackalloc bool[Constants.BatchChunk];
         try
         {
@@ -280,17 +280,10 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
                     used += unencodable[i] ? 0 : written;
                 }
 
-                reader.FindMany(utf8.AsSpan(0, n), offsets[..n]);
+                reader.FindMany(utf8.AsSpan(0, n), found[..n]);
                 for (int i = 0; i < n; i++)
                 {
-                    string? value = null;
-                    if (offsets[i] != 0 && !unencodable[i])
-                    {
-                        reader.ReadRecord(offsets[i], out _, out ReadOnlySpan<byte> bytes);
-                        value = Utf8Text.Decode(bytes);
-                    }
-
-                    values[start + i] = value;
+                    values[start + i] = found[i].Found && !unencodable[i] ? Utf8Text.Decode(reader.ValueAt(found[i])) : null;
                 }
             }
         }
@@ -311,17 +304,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public void GetMany(ReadOnlySpan<ReadOnlyMemory<byte>> utf8Keys, Span<ValueRef> values)
     {
         CheckBatch(utf8Keys.Length, values.Length);
-        SnapshotReader reader = Reader;
-        Span<ulong> offsets = stackalloc ulong[Constants.BatchChunk];
-        for (int start = 0; start < utf8Keys.Length; start += Constants.BatchChunk)
-        {
-            int n = Math.Min(Constants.BatchChunk, utf8Keys.Length - start);
-            reader.FindMany(utf8Keys.Slice(start, n), offsets[..n]);
-            for (int i = 0; i < n; i++)
-            {
-                values[start + i] = offsets[i] == 0 ? default : reader.ValueRefOf(offsets[i]);
-            }
-        }
+        Reader.FindMany(utf8Keys, values);
     }
 
     /// <summary>The bytes of a value located by <see cref="GetMany(ReadOnlySpan{ReadOnlyMemory{byte}}, Span{ValueRef})"/>; valid until this map is disposed.</summary>
@@ -361,7 +344,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         int rank = -1;
         if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
         {
-            ulong offset = reader.FindRecord(utf8, StableHash.Hash(utf8, reader.Header.Seed));
+            ulong offset = reader.FindRecord(utf8, StableHash.Hash(utf8, reader.Header.Seed), out _);
             if (offset != 0)
             {
                 rank = reader.RankOfOffset(offset);
