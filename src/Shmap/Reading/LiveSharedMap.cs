@@ -30,8 +30,9 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     private readonly Lock _gate = new();
     private readonly ThreadLocal<ReadSlot> _slots = new(static () => new ReadSlot(), trackAllValues: true);
     private ControlFile? _control;
-    private SharedMap? _current;
-    private SharedMap? _previous;
+    private Served? _current;
+    private Served? _previous;
+    private long _servedCount;
     private ulong _seen;
     private long _nextControlAttempt;
     private bool _deleted;
@@ -48,7 +49,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         _seen = Handled(_control?.Sequence ?? 0);
         try
         {
-            _current = SharedMap.OpenByPath(name);
+            _current = new Served(SharedMap.OpenByPath(name), ++_servedCount);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -262,7 +263,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         lock (_gate)
         {
             // Calls that start from now on throw; those in flight finish on what they marked.
-            SharedMap? current = Interlocked.Exchange(ref _current, null);
+            Served? current = Interlocked.Exchange(ref _current, null);
             _releasing.GetAwaiter().GetResult();
             if (current is not null)
             {
@@ -294,14 +295,14 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         bool looked = false;
         while (true)
         {
-            SharedMap? current = Volatile.Read(ref _current);
+            Served? current = Volatile.Read(ref _current);
             if (current is null)
             {
                 slot.Exit();
                 ThrowDisposed();
             }
 
-            slot.Enter(current);
+            slot.Enter(current.Id);
 
             // Unchanged after the mark: a retirer that swapped it out since will see the mark (it
             // flushes every thread's stores before it looks); if it changed, mark the newer one.
@@ -321,7 +322,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
                 continue;
             }
 
-            map = current;
+            map = current.Map;
             return slot;
         }
     }
@@ -346,19 +347,19 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// every thread's pending stores are made visible (a process-wide barrier, the only costly step,
     /// taken once per switch), then each slot still marking it is waited for; calls are short.
     /// </summary>
-    private void ReleaseWhenUnread(SharedMap retired)
+    private void ReleaseWhenUnread(Served retired)
     {
         Interlocked.MemoryBarrierProcessWide();
         foreach (ReadSlot slot in _slots.Values)
         {
             var wait = default(SpinWait);
-            while (slot.IsReading(retired))
+            while (slot.IsReading(retired.Id))
             {
                 wait.SpinOnce();
             }
         }
 
-        retired.DangerousReader.Release();
+        retired.Map.DangerousReader.Release();
     }
 
     /// <summary>
@@ -370,15 +371,24 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// </summary>
     private sealed class ReadSlot
     {
-        private SharedMap? _reading;
+        // The served version's id, not a reference to it: storing a number needs no GC write barrier.
+        private long _reading;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Enter(SharedMap map) => Volatile.Write(ref _reading, map);
+        public void Enter(long id) => Volatile.Write(ref _reading, id);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Exit() => Volatile.Write(ref _reading, null);
+        public void Exit() => Volatile.Write(ref _reading, 0);
 
-        public bool IsReading(SharedMap map) => ReferenceEquals(Volatile.Read(ref _reading), map);
+        public bool IsReading(long id) => Volatile.Read(ref _reading) == id;
+    }
+
+    /// <summary>A version this follower serves, with an id unique within the follower (1, 2, …) that read slots mark.</summary>
+    private sealed class Served(SharedMap map, long id)
+    {
+        public SharedMap Map { get; } = map;
+
+        public long Id { get; } = id;
     }
 
     private T Read<T>(Func<SharedMap, T> read)
@@ -480,15 +490,15 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         }
 
         Volatile.Write(ref _deleted, false);
-        if (next.Version <= _current!.Version)
+        if (next.Version <= _current!.Map.Version)
         {
             next.Dispose();
             return;
         }
 
-        SharedMap? retired = _previous;
+        Served? retired = _previous;
         _previous = _current;
-        Volatile.Write(ref _current, next);
+        Volatile.Write(ref _current, new Served(next, ++_servedCount));
         Signal();
         if (retired is not null)
         {
@@ -501,7 +511,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// version at once. One release at a time, so a follower switching faster than versions unmap
     /// waits here for the one before and never holds more than one retiring version.
     /// </summary>
-    private void ReleaseInBackground(SharedMap retired)
+    private void ReleaseInBackground(Served retired)
     {
         _releasing.GetAwaiter().GetResult();
         _releasing = Task.Run(() => ReleaseWhenUnread(retired));

@@ -360,7 +360,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
         if (left - header < (ulong)keyLength + valueLength)
         {
-            ThrowRecord(offset, $"a record of {header + keyLength + valueLength} bytes within the {left} bytes left");
+            ThrowRecordTooLong(offset, header + keyLength + valueLength, left);
         }
 
         key = new ReadOnlySpan<byte>(p + header, (int)keyLength);
@@ -565,4 +565,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowRecord(ulong offset, string expected) => throw new SnapshotFormatException("record", (long)offset, expected, "bytes that do not fit");
+
+    /// <summary>Formats its message here, not at the call site: ReadRecord is inlined into every lookup loop.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowRecordTooLong(ulong offset, ulong length, ulong left) => ThrowRecord(offset, $"a record of {length} bytes within the {left} bytes left");
 }
