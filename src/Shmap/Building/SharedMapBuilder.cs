@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using Shmap.Building;
 using Shmap.Format;
 
@@ -12,11 +13,18 @@ namespace Shmap;
 /// </summary>
 public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 {
-    private readonly SortedDictionary<byte[], byte[]> _entries = new(Utf8OrdinalComparer.Instance);
+    // Entries in no particular order (a removal moves the last one into the hole), found by key
+    // through a hash table; key order is computed when needed (Utf8KeySort) and kept until a key
+    // is added or removed. Replacing a value keeps it.
+    private readonly Dictionary<byte[], int> _positions = new(KeyEquality.Instance);
+    private byte[][] _keys = [];
+    private byte[][] _values = [];
+    private int[]? _ordered;
+    private int _version;
     private long _dataLength;
 
     /// <summary>Number of entries.</summary>
-    public int Count => _entries.Count;
+    public int Count => _positions.Count;
 
     /// <summary>Gets or sets the value of <paramref name="key"/>; getting a missing key throws <see cref="KeyNotFoundException"/>.</summary>
     public string this[string key]
@@ -41,9 +49,9 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (Utf8Text.TryEncode(key, out byte[]? utf8) && _entries.TryGetValue(utf8, out byte[]? bytes))
+        if (Utf8Text.TryEncode(key, out byte[]? utf8) && _positions.TryGetValue(utf8, out int position))
         {
-            value = Utf8Text.Decode(bytes);
+            value = Utf8Text.Decode(_values[position]);
             return true;
         }
 
@@ -55,27 +63,41 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     public bool ContainsKey(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Utf8Text.TryEncode(key, out byte[]? utf8) && _entries.ContainsKey(utf8);
+        return Utf8Text.TryEncode(key, out byte[]? utf8) && _positions.ContainsKey(utf8);
     }
 
     /// <summary>Removes <paramref name="key"/>; returns whether it was present.</summary>
     public bool Remove(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (Utf8Text.TryEncode(key, out byte[]? utf8) && _entries.Remove(utf8, out byte[]? old))
+        if (!Utf8Text.TryEncode(key, out byte[]? utf8) || !_positions.Remove(utf8, out int position))
         {
-            _dataLength -= SnapshotWriter.RecordLength(utf8.Length, old.Length);
-            return true;
+            return false;
         }
 
-        return false;
+        _dataLength -= SnapshotWriter.RecordLength(utf8.Length, _values[position].Length);
+        int last = _positions.Count;
+        if (position != last)
+        {
+            _keys[position] = _keys[last];
+            _values[position] = _values[last];
+            _positions[_keys[position]] = position;
+        }
+
+        _keys[last] = null!;
+        _values[last] = null!;
+        Changed(ordered: false);
+        return true;
     }
 
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
-        _entries.Clear();
+        _positions.Clear();
+        _keys = [];
+        _values = [];
         _dataLength = 0;
+        Changed(ordered: false);
     }
 
     /// <summary>
@@ -138,9 +160,16 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     /// <summary>Entries in ordinal UTF-8 key order.</summary>
     public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
     {
-        foreach (KeyValuePair<byte[], byte[]> entry in _entries)
+        int version = _version;
+        int[] order = Ordered();
+        foreach (int position in order)
         {
-            yield return new(Utf8Text.Decode(entry.Key), Utf8Text.Decode(entry.Value));
+            if (version != _version)
+            {
+                throw new InvalidOperationException("The builder was changed during enumeration.");
+            }
+
+            yield return new(Utf8Text.Decode(_keys[position]), Utf8Text.Decode(_values[position]));
         }
     }
 
@@ -155,31 +184,73 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 
     private void SetCore(byte[] key, byte[] value)
     {
-        if (_entries.TryGetValue(key, out byte[]? old))
+        int count = _positions.Count;
+        ref int position = ref CollectionsMarshal.GetValueRefOrAddDefault(_positions, key, out bool exists);
+        if (exists)
         {
-            _dataLength -= SnapshotWriter.RecordLength(key.Length, old.Length);
-        }
-        else if (_entries.Count == SnapshotLayout.MaxCount)
-        {
-            throw new InvalidOperationException($"A snapshot holds at most {SnapshotLayout.MaxCount} entries.");
+            _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length) - SnapshotWriter.RecordLength(key.Length, _values[position].Length);
+            _values[position] = value;
+            Changed(ordered: true);
+            return;
         }
 
-        _entries[key] = value;
+        if (count == SnapshotLayout.MaxCount || count == Array.MaxLength)
+        {
+            _positions.Remove(key);
+            throw new InvalidOperationException($"A snapshot holds at most {Math.Min(SnapshotLayout.MaxCount, Array.MaxLength)} entries.");
+        }
+
+        if (count == _keys.Length)
+        {
+            int capacity = (int)Math.Min(Math.Max(4, 2L * count), Array.MaxLength);
+            Array.Resize(ref _keys, capacity);
+            Array.Resize(ref _values, capacity);
+        }
+
+        position = count;
+        _keys[count] = key;
+        _values[count] = value;
         _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length);
+        Changed(ordered: false);
     }
+
+    /// <summary>Notes a change: enumerations in progress stop; the key order is forgotten unless only a value changed.</summary>
+    private void Changed(bool ordered)
+    {
+        _version++;
+        if (!ordered)
+        {
+            _ordered = null;
+        }
+    }
+
+    /// <summary>Positions of the entries in key order.</summary>
+    private int[] Ordered() => _ordered ??= Utf8KeySort.Order(_keys, _positions.Count);
 
     private SnapshotWriter Plan()
     {
-        var keys = new byte[_entries.Count][];
-        var values = new byte[_entries.Count][];
-        int i = 0;
-        foreach (KeyValuePair<byte[], byte[]> entry in _entries)
+        int[] order = Ordered();
+        var keys = new byte[order.Length][];
+        var values = new byte[order.Length][];
+        for (int i = 0; i < order.Length; i++)
         {
-            keys[i] = entry.Key;
-            values[i] = entry.Value;
-            i++;
+            int position = order[i];
+            keys[i] = _keys[position];
+            values[i] = _values[position];
         }
 
         return SnapshotWriter.Plan(keys, values, _dataLength);
+    }
+
+    /// <summary>Key equality for the builder's table: a per-process random seed, so crafted keys cannot all collide.</summary>
+    private sealed class KeyEquality : IEqualityComparer<byte[]>
+    {
+        public static readonly KeyEquality Instance = new();
+
+        private static readonly long s_seed = Random.Shared.NextInt64();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] key) => (int)System.IO.Hashing.XxHash3.HashToUInt64(key, s_seed);
     }
 }

@@ -103,11 +103,3 @@ internal static class Utf8Text
     /// <summary>Ordinal byte order of UTF-8, the order of every snapshot.</summary>
     public static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
 }
-
-/// <summary>Ordinal UTF-8 byte order over byte arrays.</summary>
-internal sealed class Utf8OrdinalComparer : IComparer<byte[]>
-{
-    public static readonly Utf8OrdinalComparer Instance = new();
-
-    public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-}
