@@ -115,6 +115,20 @@ internal static partial class UnixFile
         }
     }
 
+    /// <summary>
+    /// Asks the kernel to fault in, writable, every page of a mapping in one call
+    /// (MADV_POPULATE_WRITE, Linux 5.14+) instead of one page fault per page, which costs about as
+    /// much as writing the page on a virtual machine. A hint: false where unsupported, and then the
+    /// pages are faulted in as they are written.
+    /// </summary>
+    public static unsafe bool TryPopulateForWriting(byte* start, long length) =>
+        OperatingSystem.IsLinux() && length > 0 && NativeMadvise((nint)start, (nuint)length, MadvPopulateWrite) == 0;
+
+    private const int MadvPopulateWrite = 23;
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static partial int NativeMadvise(nint address, nuint length, int advice);
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int NativeOpen(string path, int flags, int mode);
 

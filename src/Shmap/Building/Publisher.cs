@@ -115,6 +115,8 @@ internal static unsafe class Publisher
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             try
             {
+                // The mapping starts on a page (offset 0); the fresh file's pages are all written.
+                UnixFile.TryPopulateForWriting(pointer, length + view.PointerOffset);
                 write(pointer + view.PointerOffset, version, now);
             }
             finally
