@@ -555,6 +555,36 @@ public class LiveSharedMapTests
         File.Move(Path.Combine(dir.Path, "staging.shmap"), Path.Combine(dir.Path, name + ".shmap"), overwrite: true);
     }
 
+    [Fact]
+    public void Followers_UsedInTurnOnOneThread_EachAnswersFromItsNewestVersion()
+    {
+        // A thread caches its read slot of the follower it used last: alternating between
+        // followers (and disposing one) must still mark, and answer from, the right one.
+        using var dir = new TestDirectory();
+        Map("a1", 3).Publish("a", dir.Options);
+        Map("b1", 3).Publish("b", dir.Options);
+        LiveSharedMap a = SharedMap.Follow("a", dir.Options);
+        using LiveSharedMap b = SharedMap.Follow("b", dir.Options);
+        for (int v = 2; v <= 6; v++)
+        {
+            string va = "a" + v.ToString(CultureInfo.InvariantCulture);
+            string vb = "b" + v.ToString(CultureInfo.InvariantCulture);
+            Map(va, 3).Publish("a", dir.Options);
+            Assert.Equal(va, a.Get("k"));
+            Map(vb, 3).Publish("b", dir.Options);
+            Assert.Equal(vb, b.Get("k"));
+            Assert.Equal(va + ":2", a.Get("e0002"));
+            Assert.True(b.TryGetValue("e0001"u8, out ReadOnlySpan<byte> value));
+            Assert.Equal(vb + ":1", Encoding.UTF8.GetString(value));
+        }
+
+        a.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => a.Get("k"));
+        Map("b7", 3).Publish("b", dir.Options);
+        Assert.Equal("b7", b.Get("k"));
+        Assert.Equal(7, b.Version);
+    }
+
     private static SharedMapBuilder Map(string value, int entries)
     {
         var builder = new SharedMapBuilder();
