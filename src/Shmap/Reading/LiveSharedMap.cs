@@ -30,7 +30,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     private readonly Lock _gate = new();
     /// <summary>This thread's slot in the follower it used last: one thread-static read on the common path (a ThreadLocal lookup costs several).</summary>
     [ThreadStatic]
-    private static ReadSlot? t_lastSlot;
+    private static ReadSlot? s_lastSlot;
 
     private readonly ThreadLocal<ReadSlot> _slots;
     private ControlFile? _control;
@@ -296,10 +296,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadSlot Enter(out SharedMap map)
     {
-        ReadSlot? slot = t_lastSlot;
+        ReadSlot? slot = s_lastSlot;
         if (slot is null || !ReferenceEquals(slot.Owner, this))
         {
-            slot = t_lastSlot = _slots.Value!;
+            slot = s_lastSlot = _slots.Value!;
         }
 
         bool looked = false;
