@@ -103,10 +103,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ReadSlot slot = Enter(out SharedMap map);
+        ReadSlot slot = Enter(out Served served);
         try
         {
-            return SharedMap.Find(map.DangerousReader, key);
+            return SharedMap.Find(served.Reader, key);
         }
         finally
         {
@@ -118,10 +118,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ReadSlot slot = Enter(out SharedMap map);
+        ReadSlot slot = Enter(out Served served);
         try
         {
-            value = SharedMap.Find(map.DangerousReader, key);
+            value = SharedMap.Find(served.Reader, key);
             return value is not null;
         }
         finally
@@ -144,10 +144,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
     {
-        ReadSlot slot = Enter(out SharedMap map);
+        ReadSlot slot = Enter(out Served served);
         try
         {
-            return map.DangerousReader.TryGetValue(utf8Key, out value);
+            return served.Reader.TryGetValue(utf8Key, out value);
         }
         finally
         {
@@ -296,6 +296,14 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadSlot Enter(out SharedMap map)
     {
+        ReadSlot slot = Enter(out Served served);
+        map = served.Map;
+        return slot;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadSlot Enter(out Served served)
+    {
         ReadSlot? slot = s_lastSlot;
         if (slot is null || !ReferenceEquals(slot.Owner, this))
         {
@@ -332,7 +340,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
                 continue;
             }
 
-            map = current.Map;
+            served = current;
             return slot;
         }
     }
@@ -400,6 +408,9 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     private sealed class Served(SharedMap map, long id)
     {
         public SharedMap Map { get; } = map;
+
+        /// <summary>The map's reader, one load nearer for the point lookups.</summary>
+        public Reading.SnapshotReader Reader { get; } = map.DangerousReader;
 
         public long Id { get; } = id;
     }
