@@ -248,15 +248,15 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         }
 
         SnapshotReader reader = Reader;
-        ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.BatchChunk);
+        ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.StringBatchChunk);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
-        Span<ValueRef> found = stackalloc ValueRef[Constants.BatchChunk];
-        Span<bool> unencodable = stackalloc bool[Constants.BatchChunk];
+        Span<ValueRef> found = stackalloc ValueRef[Constants.StringBatchChunk];
+        Span<bool> unencodable = stackalloc bool[Constants.StringBatchChunk];
         try
         {
-            for (int start = 0; start < keys.Length; start += Constants.BatchChunk)
+            for (int start = 0; start < keys.Length; start += Constants.StringBatchChunk)
             {
-                int n = Math.Min(Constants.BatchChunk, keys.Length - start);
+                int n = Math.Min(Constants.StringBatchChunk, keys.Length - start);
                 ReadOnlySpan<string> chunk = keys.Slice(start, n);
                 int needed = ShortAscii.EncodeBufferBytes; // the fast path's store may run past the last key
                 foreach (string key in chunk)
@@ -289,7 +289,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         }
         finally
         {
-            utf8.AsSpan(0, Constants.BatchChunk).Clear();
+            utf8.AsSpan(0, Constants.StringBatchChunk).Clear();
             ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(utf8);
             ArrayPool<byte>.Shared.Return(buffer);
         }
