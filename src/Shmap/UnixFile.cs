@@ -59,15 +59,29 @@ internal static partial class UnixFile
     /// </summary>
     public static bool TryLockSharedAndRelease(SafeFileHandle handle)
     {
+        if (!TryFlock(handle, LockSh | LockNb))
+        {
+            return false;
+        }
+
+        Flock(handle, LockUn);
+        return true;
+    }
+
+    private static void Flock(SafeFileHandle handle, int operation) => _ = TryFlock(handle, operation);
+
+    /// <summary>flock, retried on EINTR: false when a non-blocking request would block; other failures throw.</summary>
+    private static bool TryFlock(SafeFileHandle handle, int operation)
+    {
         bool added = false;
         handle.DangerousAddRef(ref added);
         try
         {
             int fd = (int)handle.DangerousGetHandle();
-            while (NativeFlock(fd, LockSh | LockNb) != 0)
+            while (NativeFlock(fd, operation) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == EWouldBlock)
+                if (errno == EWouldBlock && (operation & LockNb) != 0)
                 {
                     return false;
                 }
@@ -78,33 +92,7 @@ internal static partial class UnixFile
                 }
             }
 
-            _ = NativeFlock(fd, LockUn);
             return true;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
-
-    private static void Flock(SafeFileHandle handle, int operation)
-    {
-        bool added = false;
-        handle.DangerousAddRef(ref added);
-        try
-        {
-            int fd = (int)handle.DangerousGetHandle();
-            while (NativeFlock(fd, operation) != 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno != EIntr)
-                {
-                    throw new IOException($"flock failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
-                }
-            }
         }
         finally
         {
