@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using Shmap.Format;
 using static Shmap.Format.SnapshotLayout;
 
@@ -138,13 +136,13 @@ internal sealed unsafe class SnapshotWriter
     /// <summary>Entries ahead of the current one whose bytes are prefetched.</summary>
     private const int PrefetchDistance = 8;
 
-    /// <summary>Asks for the contents of <paramref name="arrays"/>[i] ahead of use (nothing past the end). A prefetch never faults, so an object the GC moves meanwhile costs only the wasted fetch.</summary>
+    /// <summary>Asks for the contents of <paramref name="arrays"/>[i] ahead of use (nothing past the end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Prefetch(byte[][] arrays, int i)
     {
-        if (Sse.IsSupported && (uint)i < (uint)arrays.Length)
+        if ((uint)i < (uint)arrays.Length)
         {
-            Sse.Prefetch0(Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(arrays[i])));
+            MemoryHint.Prefetch(arrays[i], 0);
         }
     }
 

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace Shmap.Building;
 
@@ -41,7 +39,7 @@ internal static class Utf8KeySort
             {
                 if (i + PrefetchDistance < hi)
                 {
-                    Prefetch(keys[items[i + PrefetchDistance]], offset);
+                    MemoryHint.Prefetch(keys[items[i + PrefetchDistance]], offset);
                 }
 
                 digits[i] = DigitAt(keys[items[i]], offset);
@@ -141,15 +139,5 @@ internal static class Utf8KeySort
         }
 
         return digit;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch(byte[] key, int offset)
-    {
-        // A prefetch never faults, so an object the GC moves meanwhile costs only the wasted fetch.
-        if (Sse.IsSupported && (uint)offset < (uint)key.Length)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(key), offset)));
-        }
     }
 }

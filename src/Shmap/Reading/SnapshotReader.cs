@@ -136,9 +136,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
             // The first 8 slots from home, compared at once: a hit's branches then go the same way
             // every time, so the CPU can run ahead into the next lookup instead of mispredicting.
             ulong* window = (ulong*)(_slots + (i * SlotSize));
-            Vector256<ulong> tags = Vector256.Create(tag);
-            uint matches = Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window), _offsetBits), tags).ExtractMostSignificantBits()
-                | (Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window + 4), _offsetBits), tags).ExtractMostSignificantBits() << 4);
+            uint matches = WindowMatches(window, tag);
             while (matches != 0)
             {
                 ulong offset = window[BitOperations.TrailingZeroCount(matches)] & _offsetMask;
@@ -199,6 +197,15 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     /// <summary>Slots compared at once from a home slot (two 256-bit vectors).</summary>
     private const int ProbeWindow = 8;
+
+    /// <summary>Bit j set when slot j of the <see cref="ProbeWindow"/> slots at <paramref name="window"/> carries <paramref name="tag"/> (the caller checked the window lies in the table).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint WindowMatches(ulong* window, ulong tag)
+    {
+        Vector256<ulong> tags = Vector256.Create(tag);
+        return Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window), _offsetBits), tags).ExtractMostSignificantBits()
+            | (Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window + 4), _offsetBits), tags).ExtractMostSignificantBits() << 4);
+    }
 
     /// <summary>
     /// Looks a batch of keys up, overlapping their memory misses. Each segment takes three tight
@@ -262,14 +269,15 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchHome(ulong hash) => Prefetch(_slots + (Math.BigMul(hash, _homeSlots, out _) * SlotSize));
+    private void PrefetchHome(ulong hash) => MemoryHint.Prefetch(_slots + (Math.BigMul(hash, _homeSlots, out _) * SlotSize));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PrefetchCandidate(ulong candidate)
     {
-        if (candidate - 1 < UnknownCandidate - 1)
+        // Only inside the data section (0 and UnknownCandidate are not): a slot's offset is untrusted.
+        if (candidate - _dataOffset < _fileLength - _dataOffset)
         {
-            Prefetch(_base + candidate);
+            MemoryHint.Prefetch(_base + candidate);
         }
     }
 
@@ -292,9 +300,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
         ulong tag = hash >> _offsetBits;
         ulong* window = (ulong*)(_slots + (i * SlotSize));
-        Vector256<ulong> tags = Vector256.Create(tag);
-        uint matches = Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window), _offsetBits), tags).ExtractMostSignificantBits()
-            | (Vector256.Equals(Vector256.ShiftRightLogical(Vector256.Load(window + 4), _offsetBits), tags).ExtractMostSignificantBits() << 4);
+        uint matches = WindowMatches(window, tag);
         if (matches != 0)
         {
             ulong offset = window[BitOperations.TrailingZeroCount(matches)] & _offsetMask;
@@ -322,15 +328,6 @@ internal sealed unsafe class SnapshotReader : IDisposable
         // longer than the window: the full path.
         ulong offset = FindRecord(key, hash, out _);
         return offset == 0 ? default : ValueRefOf(offset);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* address)
-    {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(address);
-        }
     }
 
     /// <summary>The value a <see cref="ValueRef"/> locates, checked against this snapshot's bounds.</summary>
