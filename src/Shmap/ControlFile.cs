@@ -193,6 +193,29 @@ internal sealed unsafe class ControlFile : IDisposable
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
+        ReleaseMapping();
+
+        // Closing the descriptor releases the flock.
+        _lockHandle?.Dispose();
+        _readHandle?.Dispose();
+    }
+
+    /// <summary>
+    /// For a follower whose calls read <see cref="Sequence"/> without a lock: closes the descriptor
+    /// now and leaves the mapping to the finalizer, which runs only once no call can still hold this
+    /// object (calls keep it reachable until they have read the word).
+    /// </summary>
+    public void CloseKeepingMapping()
+    {
+        _lockHandle?.Dispose();
+        _readHandle?.Dispose();
+    }
+
+    ~ControlFile() => ReleaseMapping();
+
+    private void ReleaseMapping()
+    {
         MemoryMappedViewAccessor? view = Interlocked.Exchange(ref _view, null);
         if (view is not null)
         {
@@ -200,9 +223,5 @@ internal sealed unsafe class ControlFile : IDisposable
             view.SafeMemoryMappedViewHandle.ReleasePointer();
             view.Dispose();
         }
-
-        // Closing the descriptor releases the flock.
-        _lockHandle?.Dispose();
-        _readHandle?.Dispose();
     }
 }

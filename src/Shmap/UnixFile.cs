@@ -4,9 +4,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Shmap;
 
 /// <summary>
-/// The few POSIX calls .NET does not expose: open without .NET's implicit flock emulation, and a
-/// blocking flock. FileStream takes a non-blocking LOCK_SH/LOCK_EX on every open, which would make
-/// a reader's open fail or a publisher's lock spin; the lock file is opened through here instead.
+/// The few POSIX calls .NET does not expose: open without .NET's implicit flock emulation, a
+/// blocking flock, and mmap at a chosen address (a follower's reused ranges, see
+/// <see cref="Reading.VersionRanges"/>). FileStream takes a non-blocking LOCK_SH/LOCK_EX on every
+/// open, which would make a reader's open fail or a publisher's lock spin; the lock file is opened
+/// through here instead.
 /// </summary>
 internal static partial class UnixFile
 {
@@ -113,6 +115,71 @@ internal static partial class UnixFile
         OperatingSystem.IsLinux() && length > 0 && NativeMadvise((nint)start, (nuint)length, MadvPopulateWrite) == 0;
 
     private const int MadvPopulateWrite = 23;
+
+    private const int ProtRead = 1;
+    private const int MapShared = 0x01;
+    private const int MapPrivate = 0x02;
+    private const int MapFixed = 0x10;
+    private const int MapAnonymous = 0x20;
+    private const int MapNoReserve = 0x4000;
+
+    /// <summary>
+    /// Reserves <paramref name="length"/> bytes of address space, readable and reading zeros: an
+    /// anonymous private mapping that uses no memory until written (it never is) and commits none.
+    /// </summary>
+    /// <exception cref="IOException">The kernel refused (address space or mapping count exhausted).</exception>
+    public static unsafe byte* ReserveZeros(long length) => Map(null, length, MapPrivate | MapAnonymous | MapNoReserve, -1, "reserve");
+
+    /// <summary>
+    /// Maps the first <paramref name="length"/> bytes of <paramref name="file"/> read-only and shared
+    /// at <paramref name="at"/>, replacing what the range held in one step (MAP_FIXED): a thread
+    /// reading the range meanwhile sees the old pages or the new ones, never a hole (Linux 6.12 and
+    /// later keep the old mapping when the call fails).
+    /// </summary>
+    public static unsafe void MapFileAt(byte* at, long length, SafeFileHandle file)
+    {
+        bool added = false;
+        file.DangerousAddRef(ref added);
+        try
+        {
+            _ = Map(at, length, MapShared | MapFixed, (int)file.DangerousGetHandle(), "map a snapshot");
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces whatever <paramref name="at"/>..+<paramref name="length"/> maps with zeros in one
+    /// step (MAP_FIXED), so that this process no longer holds the file pages that were there while
+    /// the range stays readable.
+    /// </summary>
+    public static unsafe void ZeroAt(byte* at, long length) => _ = Map(at, length, MapPrivate | MapAnonymous | MapNoReserve | MapFixed, -1, "clear a mapping");
+
+    /// <summary>Returns a range to the system; nothing may read it afterwards.</summary>
+    public static unsafe void Unmap(byte* at, long length) => _ = NativeMunmap((nint)at, (nuint)length);
+
+    private static unsafe byte* Map(byte* at, long length, int flags, int fd, string what)
+    {
+        nint result = NativeMmap((nint)at, (nuint)length, ProtRead, flags, fd, 0);
+        if (result == -1)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"mmap failed to {what} of {length} bytes: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+        }
+
+        return (byte*)result;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint NativeMmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int NativeMunmap(nint address, nuint length);
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static partial int NativeMadvise(nint address, nuint length, int advice);

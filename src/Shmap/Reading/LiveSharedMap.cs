@@ -2,6 +2,8 @@ using System.Collections;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using Shmap.Reading;
 
 namespace Shmap;
 
@@ -9,18 +11,25 @@ namespace Shmap;
 /// Follows a shared name (<see cref="SharedMap.Follow"/>): every call answers from the newest
 /// published version, and each call sees one complete version. Checking for a new version costs
 /// one read of a word the publishers write (the name's control file, mapped read-only): no system
-/// call, no lock, nothing written to shared memory. Thread-safe, Dispose included: calls in flight
-/// finish on the version they started with, later ones throw <see cref="ObjectDisposedException"/>.
+/// call, no lock, nothing written to shared memory, and no mark of any kind: a read costs what the
+/// same read on a <see cref="SharedMap"/> costs. Thread-safe, Dispose included: calls racing with
+/// Dispose either answer or throw <see cref="ObjectDisposedException"/>.
 /// </summary>
 /// <remarks>
+/// <para>A call reads the version served when it starts and then checks that the follower still
+/// serves it; when a newer version came meanwhile, the call is answered again from that one, so
+/// no answer mixes versions or comes from bytes being replaced. This needs the bytes a late call
+/// reads to stay mapped: versions live in address ranges the follower reuses (see
+/// <c>VersionRanges</c>), and a range is returned to the system only once the garbage collector has
+/// shown that no call can still be on it.</para>
 /// <para>A follower keeps at most two versions mapped: the one it serves and the one before, so that
 /// a span returned by <see cref="TryGetValue(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> stays
 /// valid until the follower has moved on by two versions. To read several things from one version,
-/// or to keep spans longer, take a <see cref="Snapshot"/>. The version it moves past is unmapped on a
-/// thread-pool thread, not in the call that switched (unmapping the last mapping of a large unlinked
-/// file takes milliseconds); one such release is in flight at a time.</para>
+/// or to keep spans longer, take a <see cref="Snapshot"/>. The version it moves past is released on
+/// a thread-pool thread, not in the call that switched (dropping the last mapping of a large
+/// unlinked file takes milliseconds); one such release is in flight at a time.</para>
 /// <para>Old versions are unlinked when replaced; their memory returns to the system when the last
-/// process unmaps them.</para>
+/// process lets them go.</para>
 /// </remarks>
 public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDisposable
 {
@@ -28,15 +37,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
     private readonly SharedName _name;
     private readonly Lock _gate = new();
-    /// <summary>This thread's slot in the follower it used last: one thread-static read on the common path (a ThreadLocal lookup costs several).</summary>
-    [ThreadStatic]
-    private static ReadSlot? s_lastSlot;
-
-    private readonly ThreadLocal<ReadSlot> _slots;
+    private readonly VersionRanges _ranges = new();
     private ControlFile? _control;
     private Served? _current;
     private Served? _previous;
-    private long _servedCount;
     private ulong _seen;
     private long _nextControlAttempt;
     private bool _deleted;
@@ -48,13 +52,12 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     internal LiveSharedMap(SharedName name)
     {
         _name = name;
-        _slots = new(() => new ReadSlot(this), trackAllValues: true);
         // The sequence is read before the snapshot is opened: a publish in between is seen at the first call.
         _control = ControlFile.TryOpenForReading(name);
         _seen = Handled(_control?.Sequence ?? 0);
         try
         {
-            _current = new Served(SharedMap.OpenByPath(name), ++_servedCount);
+            _current = new Served(SharedMap.OpenByPath(name, _ranges));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -72,29 +75,32 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public string Name => _name.Name;
 
     /// <summary>The version that answers now (checks for a newer one first).</summary>
-    public long Version => Read(static m => m.Version);
+    public long Version => Current().Map.Version;
 
     /// <summary>When the version that answers now was published.</summary>
-    public DateTimeOffset? PublishedAt => Read(static m => m.PublishedAt);
+    public DateTimeOffset? PublishedAt => Current().Map.PublishedAt;
 
     /// <summary>True when the name has been deleted: the follower keeps answering from the last version it had, until the name is published again.</summary>
     public bool IsDeleted
     {
         get
         {
-            Read(static m => m.Count);
+            _ = Current();
             return Volatile.Read(ref _deleted);
         }
     }
 
     /// <summary>Number of entries of the version that answers now.</summary>
-    public int Count => Read(static m => m.Count);
+    public int Count => Current().Map.Count;
 
     /// <summary>Keys of one version, in order.</summary>
     public IEnumerable<string> Keys => this.Select(static e => e.Key);
 
     /// <summary>Values of one version, in key order.</summary>
     public IEnumerable<string> Values => this.Select(static e => e.Value);
+
+    /// <summary>Bytes of address space this follower holds for versions (tests).</summary>
+    internal long ReservedBytes => _ranges.ReservedBytes;
 
     /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
     public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
@@ -103,31 +109,22 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ReadSlot slot = Enter(out Served served);
-        try
+        while (true)
         {
-            return SharedMap.Find(served.Reader, key);
-        }
-        finally
-        {
-            slot.Exit();
+            Served served = Current();
+            string? value = SharedMap.Find(served.Reader, key, out bool unreadable);
+            if (StillServed(served))
+            {
+                return unreadable ? FindOrThrow(served, key) : value;
+            }
         }
     }
 
     /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        ReadSlot slot = Enter(out Served served);
-        try
-        {
-            value = SharedMap.Find(served.Reader, key);
-            return value is not null;
-        }
-        finally
-        {
-            slot.Exit();
-        }
+        value = Get(key);
+        return value is not null;
     }
 
     /// <summary>
@@ -137,21 +134,22 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <remarks>
     /// Any thread's call on this follower can move it on. When other threads use the same follower,
     /// they can move it on twice while this thread still reads the span (a thread preempted for a few
-    /// publishes is enough), and reading unmapped memory ends the process: then copy the value
+    /// publishes is enough); the span then shows zeros or bytes of a later version (never memory
+    /// outside the follower's ranges, as long as the follower is reachable). Then copy the value
     /// (<see cref="TryGetValue(string, out string)"/>), use a follower per thread, or read from a
     /// <see cref="Snapshot"/>.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
     {
-        ReadSlot slot = Enter(out Served served);
-        try
+        while (true)
         {
-            return served.Reader.TryGetValue(utf8Key, out value);
-        }
-        finally
-        {
-            slot.Exit();
+            Served served = Current();
+            ulong offset = served.Reader.TryFind(utf8Key, out value);
+            if (StillServed(served))
+            {
+                return offset == SnapshotReader.Unreadable ? TryGetValueOrThrow(served, utf8Key, out value) : offset != 0;
+            }
         }
     }
 
@@ -162,14 +160,22 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// </summary>
     public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
     {
-        ReadSlot slot = Enter(out SharedMap map);
-        try
+        while (true)
         {
-            map.GetMany(keys, values);
-        }
-        finally
-        {
-            slot.Exit();
+            Served served = Current();
+            try
+            {
+                served.Map.GetMany(keys, values);
+            }
+            catch (Exception) when (!StillServed(served))
+            {
+                continue;
+            }
+
+            if (StillServed(served))
+            {
+                return;
+            }
         }
     }
 
@@ -177,32 +183,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public bool ContainsKey(string key) => TryGetValue(key, out _);
 
     /// <summary>The entry of rank <paramref name="index"/> in the newest version.</summary>
-    public KeyValuePair<string, string> GetAt(int index)
-    {
-        ReadSlot slot = Enter(out SharedMap map);
-        try
-        {
-            return map.GetAt(index);
-        }
-        finally
-        {
-            slot.Exit();
-        }
-    }
+    public KeyValuePair<string, string> GetAt(int index) => Read(map => map.GetAt(index));
 
     /// <summary>The rank of <paramref name="key"/> in the newest version, or -1.</summary>
-    public int IndexOf(string key)
-    {
-        ReadSlot slot = Enter(out SharedMap map);
-        try
-        {
-            return map.IndexOf(key);
-        }
-        finally
-        {
-            slot.Exit();
-        }
-    }
+    public int IndexOf(string key) => Read(map => map.IndexOf(key));
 
     /// <summary>Entries in [<paramref name="fromInclusive"/>, <paramref name="toExclusive"/>) of one version (the newest when enumeration starts).</summary>
     public IEnumerable<KeyValuePair<string, string>> Range(string? fromInclusive, string? toExclusive)
@@ -262,26 +246,25 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
         }
     }
 
-    /// <summary>Unmaps what this follower holds. Snapshots taken from it stay valid until disposed.</summary>
+    /// <summary>
+    /// Lets go of the versions this follower holds (their memory leaves this process now; the
+    /// address ranges they used return to the system once collected). Snapshots taken from it stay
+    /// valid until disposed.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
-            // Calls that start from now on throw; those in flight finish on what they marked.
+            // Calls that start from now on throw, and so do those in flight when they check.
             Served? current = Interlocked.Exchange(ref _current, null);
             _releasing.GetAwaiter().GetResult();
-            if (current is not null)
-            {
-                ReleaseWhenUnread(current);
-            }
-
-            if (_previous is not null)
-            {
-                ReleaseWhenUnread(_previous);
-            }
-
+            current?.Map.DangerousReader.Release();
+            _previous?.Map.DangerousReader.Release();
             _previous = null;
-            _control?.Dispose();
+            _ranges.Close();
+
+            // Calls in flight may still read the control word: its mapping goes when collected.
+            _control?.CloseKeepingMapping();
             _control = null;
             _watcher?.Dispose();
             _watcher = null;
@@ -289,142 +272,140 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     }
 
     /// <summary>
-    /// Starts a call: switches to a newer version if one was published, then marks the version the
-    /// call reads in this thread's slot, which keeps it mapped until <see cref="ReadSlot.Exit"/>.
-    /// No atomic instruction and no fence: see <see cref="ReadSlot"/>.
+    /// The version a call reads: the one served, after a switch when the control word says a newer
+    /// one was published. One read of the shared word; a look (under the gate) at most once per call,
+    /// so an odd word that stays odd is looked at again by the next call, not in a loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadSlot Enter(out SharedMap map)
+    private Served Current()
     {
-        ReadSlot slot = Enter(out Served served);
-        map = served.Map;
-        return slot;
+        Served? current = Volatile.Read(ref _current);
+        ControlFile? control = _control;
+        if (current is null || control is null || control.Sequence != Volatile.Read(ref _seen))
+        {
+            return Refreshed();
+        }
+
+        // The control file is unmapped only once collected: keep it reachable until its word was read.
+        GC.KeepAlive(control);
+        return current;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Served Refreshed()
+    {
+        Refresh();
+        Served? current = Volatile.Read(ref _current);
+        if (current is null)
+        {
+            ThrowDisposed();
+        }
+
+        return current;
+    }
+
+    /// <summary>
+    /// After a call read <paramref name="served"/>: whether it is still the version served. If it
+    /// is, it was served throughout the call (versions only move forward), so its bytes were not
+    /// let go under the call and the answer stands; if not, the call reads again.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadSlot Enter(out Served served)
+    private bool StillServed(Served served)
     {
-        ReadSlot? slot = s_lastSlot;
-        if (slot is null || !ReferenceEquals(slot.Owner, this))
+        // x86 keeps loads in order: the call's reads of the version all happened before the load
+        // below. Elsewhere a barrier orders them.
+        if (!X86Base.IsSupported)
         {
-            slot = s_lastSlot = _slots.Value!;
+            Interlocked.MemoryBarrier();
         }
 
-        bool looked = false;
-        while (true)
-        {
-            Served? current = Volatile.Read(ref _current);
-            if (current is null)
-            {
-                slot.Exit();
-                ThrowDisposed();
-            }
-
-            slot.Enter(current.Id);
-
-            // Unchanged after the mark: a retirer that swapped it out since will see the mark (it
-            // flushes every thread's stores before it looks); if it changed, mark the newer one.
-            if (!ReferenceEquals(Volatile.Read(ref _current), current))
-            {
-                continue;
-            }
-
-            // Marked, so Dispose (which waits for marks before unmapping the control file) cannot
-            // unmap the word read here. A look at most once per call: an odd word stays unhandled.
-            ControlFile? control = _control;
-            if (!looked && (control is null || control.Sequence != Volatile.Read(ref _seen)))
-            {
-                slot.Exit();
-                Refresh();
-                looked = true;
-                continue;
-            }
-
-            served = current;
-            return slot;
-        }
+        return ReferenceEquals(Volatile.Read(ref _current), served);
     }
 
-    /// <summary>A version that answers for longer than one call (snapshots): a counted reference, taken under this thread's mark.</summary>
-    private SharedMap Acquire()
+    /// <summary>A record on the way did not fit in the version still served: the strict lookup throws the exception that says which.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryGetValueOrThrow(Served served, ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)
     {
-        ReadSlot slot = Enter(out SharedMap map);
         try
         {
-            // The mark keeps the follower's own reference alive, so this cannot fail.
-            return map.DangerousReader.TryAddReference() ? map : throw new ObjectDisposedException(nameof(LiveSharedMap));
-        }
-        finally
-        {
-            slot.Exit();
-        }
-    }
-
-    /// <summary>
-    /// Drops the follower's reference to <paramref name="retired"/> once no call is reading it:
-    /// every thread's pending stores are made visible (a process-wide barrier, the only costly step,
-    /// taken once per switch), then each slot still marking it is waited for; calls are short.
-    /// </summary>
-    private void ReleaseWhenUnread(Served retired)
-    {
-        Interlocked.MemoryBarrierProcessWide();
-        foreach (ReadSlot slot in _slots.Values)
-        {
-            var wait = default(SpinWait);
-            while (slot.IsReading(retired.Id))
+            bool found = served.Reader.TryGetValue(utf8Key, out value);
+            if (StillServed(served))
             {
-                wait.SpinOnce();
+                return found;
             }
         }
+        catch (ShmapException) when (!StillServed(served))
+        {
+            // Moved on meanwhile: ask the version served now.
+        }
 
-        retired.Map.DangerousReader.Release();
+        return TryGetValue(utf8Key, out value);
     }
 
-    /// <summary>
-    /// One thread's mark of the version its current call reads (hazard pointer). The reader writes it
-    /// with a plain store and re-reads <c>_current</c>; x86 may let that re-read pass the store, which
-    /// is why the retirer runs <see cref="Interlocked.MemoryBarrierProcessWide"/> after swapping the
-    /// version out and before it looks at the marks: a reader whose re-read still saw the old version
-    /// has by then made its mark visible, and one that re-reads later sees the new version.
-    /// </summary>
-    private sealed class ReadSlot(LiveSharedMap owner)
+    /// <summary><see cref="TryGetValueOrThrow"/> for string keys.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private string? FindOrThrow(Served served, string key)
     {
-        /// <summary>The follower whose slot this is (thread-static caches check it).</summary>
-        public LiveSharedMap Owner { get; } = owner;
+        try
+        {
+            string? value = SharedMap.FindOrThrow(served.Reader, key);
+            if (StillServed(served))
+            {
+                return value;
+            }
+        }
+        catch (ShmapException) when (!StillServed(served))
+        {
+            // Moved on meanwhile: ask the version served now.
+        }
 
-        // The served version's id, not a reference to it: storing a number needs no GC write barrier.
-        private long _reading;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Enter(long id) => Volatile.Write(ref _reading, id);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Exit() => Volatile.Write(ref _reading, 0);
-
-        public bool IsReading(long id) => Volatile.Read(ref _reading) == id;
+        return Get(key);
     }
 
-    /// <summary>A version this follower serves, with an id unique within the follower (1, 2, …) that read slots mark.</summary>
-    private sealed class Served(SharedMap map, long id)
+    /// <summary>A version that answers for longer than one call (snapshots): a counted reference, which keeps its range from reuse.</summary>
+    private SharedMap Acquire()
+    {
+        while (true)
+        {
+            Served served = Current();
+
+            // Fails only once the follower has let the version go, so a newer one is served.
+            if (served.Map.DangerousReader.TryAddReference())
+            {
+                return served.Map;
+            }
+        }
+    }
+
+    /// <summary>A version this follower serves.</summary>
+    private sealed class Served(SharedMap map)
     {
         public SharedMap Map { get; } = map;
 
         /// <summary>The map's reader, one load nearer for the point lookups.</summary>
-        public Reading.SnapshotReader Reader { get; } = map.DangerousReader;
-
-        public long Id { get; } = id;
+        public SnapshotReader Reader { get; } = map.DangerousReader;
     }
 
+    /// <summary>A read of the newest version that is not a point lookup: retried when the version changed under it, whatever it threw then.</summary>
     private T Read<T>(Func<SharedMap, T> read)
     {
-        ReadSlot slot = Enter(out SharedMap map);
-        try
+        while (true)
         {
-            return read(map);
-        }
-        finally
-        {
-            slot.Exit();
+            Served served = Current();
+            T result;
+            try
+            {
+                result = read(served.Map);
+            }
+            catch (Exception) when (!StillServed(served))
+            {
+                continue;
+            }
+
+            if (StillServed(served))
+            {
+                return result;
+            }
         }
     }
 
@@ -496,10 +477,12 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
     private void SwitchToNewest()
     {
+        // The version let go at the last switch has its range back first, for this one to reuse.
+        _releasing.GetAwaiter().GetResult();
         SharedMap next;
         try
         {
-            next = SharedMap.OpenByPath(_name);
+            next = SharedMap.OpenByPath(_name, _ranges);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -522,7 +505,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
         Served? retired = _previous;
         _previous = _current;
-        Volatile.Write(ref _current, new Served(next, ++_servedCount));
+        Volatile.Write(ref _current, new Served(next));
         Signal();
         if (retired is not null)
         {
@@ -538,7 +521,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     private void ReleaseInBackground(Served retired)
     {
         _releasing.GetAwaiter().GetResult();
-        _releasing = Task.Run(() => ReleaseWhenUnread(retired));
+        _releasing = Task.Run(() => retired.Map.DangerousReader.Release());
     }
 
     /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>

@@ -202,16 +202,32 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         return value is not null;
     }
 
-    /// <summary>The string lookup, shared with <see cref="LiveSharedMap"/>: encode, find, decode; null when absent.</summary>
-    [SkipLocalsInit]
+    /// <summary>The string lookup: encode, find, decode; null when absent.</summary>
     internal static string? Find(SnapshotReader reader, string key)
+    {
+        string? value = Find(reader, key, out bool unreadable);
+        return unreadable ? FindOrThrow(reader, key) : value;
+    }
+
+    /// <summary>
+    /// The string lookup that never throws for the bytes it reads, shared with
+    /// <see cref="LiveSharedMap"/>: <paramref name="unreadable"/> tells that a record on the way
+    /// did not fit (<see cref="SnapshotReader.TryFind"/>).
+    /// </summary>
+    [SkipLocalsInit]
+    internal static string? Find(SnapshotReader reader, string key, out bool unreadable)
     {
         Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
         string? value = null;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
-            && reader.TryGetValue(utf8, out ReadOnlySpan<byte> bytes))
+        unreadable = false;
+        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
         {
-            value = Utf8Text.Decode(bytes);
+            ulong offset = reader.TryFind(utf8, out ReadOnlySpan<byte> bytes);
+            unreadable = offset == SnapshotReader.Unreadable;
+            if (offset != 0 && !unreadable)
+            {
+                value = Utf8Text.Decode(bytes);
+            }
         }
 
         if (rented is not null)
@@ -221,6 +237,11 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
         return value;
     }
+
+    /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static string? FindOrThrow(SnapshotReader reader, string key) =>
+        reader.TryGetValue(System.Text.Encoding.UTF8.GetBytes(key), out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
 
     /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
@@ -412,12 +433,12 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         return reader is not null && reader.TryAddReference() ? new SharedMap(reader, _sharedName, Path) : null;
     }
 
-    internal static SharedMap OpenByPath(SharedName name) => new(OpenReader(name.SnapshotPath), name, name.SnapshotPath);
+    internal static SharedMap OpenByPath(SharedName name, VersionRanges? ranges = null) => new(OpenReader(name.SnapshotPath, ranges), name, name.SnapshotPath);
 
-    private static SnapshotReader OpenReader(string path)
+    private static SnapshotReader OpenReader(string path, VersionRanges? ranges = null)
     {
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        return new SnapshotReader(SnapshotMemory.MapFile(file));
+        return new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
     }
 
     private static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)

@@ -117,9 +117,22 @@ internal sealed unsafe class SnapshotReader : IDisposable
         SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAtUnixMs);
     }
 
+    /// <summary>What <see cref="TryFind"/> returns when a record it read does not fit the snapshot.</summary>
+    public const ulong Unreadable = ulong.MaxValue;
+
     /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => FindRecord(key, XxHash3.HashToUInt64(key, _seed), out value) != 0;
+
+    /// <summary>
+    /// <see cref="TryGetValue"/> that never throws: the offset of <paramref name="key"/>'s record, 0
+    /// when absent, <see cref="Unreadable"/> when a record on the way does not fit (then
+    /// <see cref="TryGetValue"/> throws the exception that says why). For callers that may be
+    /// reading bytes replaced under them (a follower's late calls), which must not raise an
+    /// exception for bytes they then discard, nor pay for a try block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => Find(key, XxHash3.HashToUInt64(key, _seed), out value, lenient: true);
 
     /// <summary>
     /// Offset of the record holding <paramref name="key"/>, or 0 when it is absent; the record's
@@ -127,7 +140,14 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// hit about a quarter of its time at 1M entries: the second read waits on the first's result).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value)
+    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value) => Find(key, hash, out value, lenient: false);
+
+    /// <summary>
+    /// The lookup. <paramref name="lenient"/> is a constant at each call: when set, a record that
+    /// does not fit gives <see cref="Unreadable"/> instead of an exception.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Find(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value, bool lenient)
     {
         ulong i = Math.BigMul(hash, _homeSlots, out _);
         ulong tag = hash >> _offsetBits;
@@ -142,7 +162,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 ulong offset = window[BitOperations.TrailingZeroCount(matches)] & _offsetMask;
                 if (offset != 0)
                 {
-                    ReadRecord(offset, out ReadOnlySpan<byte> candidate, out value);
+                    if (ReadRecord(offset, out ReadOnlySpan<byte> candidate, out value, lenient) == 0)
+                    {
+                        return Unreadable;
+                    }
+
                     if (candidate.SequenceEqual(key))
                     {
                         return offset;
@@ -184,7 +208,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
             }
 
             ulong offset = slot & _offsetMask;
-            ReadRecord(offset, out ReadOnlySpan<byte> candidate, out value);
+            if (ReadRecord(offset, out ReadOnlySpan<byte> candidate, out value, lenient) == 0)
+            {
+                return Unreadable;
+            }
+
             if (candidate.SequenceEqual(key))
             {
                 return offset;
@@ -362,10 +390,24 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Reads the record at <paramref name="offset"/>, checking it lies inside the data section.</summary>
     /// <returns>The offset just past the record.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => ReadRecord(offset, out key, out value, lenient: false);
+
+    /// <summary>
+    /// <see cref="ReadRecord(ulong, out ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>; when
+    /// <paramref name="lenient"/> (a constant at each call), a record that does not fit gives 0
+    /// and empty spans instead of an exception. Each byte that bounds a span is read once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, bool lenient)
     {
         if (offset - _dataOffset >= _fileLength - _dataOffset)
         {
+            if (lenient)
+            {
+                key = value = default;
+                return 0;
+            }
+
             ThrowRecord(offset, "a record offset inside the data section");
         }
 
@@ -374,18 +416,28 @@ internal sealed unsafe class SnapshotReader : IDisposable
         uint keyLength = p[0];
         uint valueLength;
         ulong header;
-        if (keyLength < 0x80 && left >= 2 && p[1] < 0x80)
+        if (keyLength < 0x80 && left >= 2 && (valueLength = p[1]) < 0x80)
         {
-            valueLength = p[1];
             header = 2;
         }
         else
         {
-            header = ReadLengthsSlow(p, left, offset, out keyLength, out valueLength);
+            header = ReadLengthsSlow(p, left, offset, out keyLength, out valueLength, lenient);
+            if (header == 0)
+            {
+                key = value = default;
+                return 0;
+            }
         }
 
         if (left - header < (ulong)keyLength + valueLength)
         {
+            if (lenient)
+            {
+                key = value = default;
+                return 0;
+            }
+
             ThrowRecordTooLong(offset, header + keyLength + valueLength, left);
         }
 
@@ -394,16 +446,24 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return offset + header + keyLength + valueLength;
     }
 
+    /// <summary>Both lengths as LEB128; 0 when they do not fit and <paramref name="lenient"/>, else an exception.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, out uint keyLength, out uint valueLength)
+    private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, out uint keyLength, out uint valueLength, bool lenient)
     {
-        ulong used = ReadVarint(p, left, offset, out keyLength);
-        used += ReadVarint(p + used, left - used, offset, out valueLength);
-        return used;
+        valueLength = 0;
+        ulong used = ReadVarint(p, left, offset, out keyLength, lenient);
+        if (used == 0)
+        {
+            return 0;
+        }
+
+        ulong more = ReadVarint(p + used, left - used, offset, out valueLength, lenient);
+        return more == 0 ? 0 : used + more;
     }
 
-    private static ulong ReadVarint(byte* p, ulong left, ulong offset, out uint value)
+    private static ulong ReadVarint(byte* p, ulong left, ulong offset, out uint value, bool lenient)
     {
+        value = 0;
         ulong result = 0;
         for (int i = 0; i < MaxVarintLength; i++)
         {
@@ -418,6 +478,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 if (result > int.MaxValue || (i > 0 && b == 0))
                 {
+                    if (lenient)
+                    {
+                        return 0;
+                    }
+
                     ThrowRecord(offset, "a minimal LEB128 length of at most 2^31-1");
                 }
 
@@ -426,8 +491,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
             }
         }
 
-        ThrowRecord(offset, "a LEB128 length of at most 5 bytes inside the data section");
-        value = 0;
+        if (!lenient)
+        {
+            ThrowRecord(offset, "a LEB128 length of at most 5 bytes inside the data section");
+        }
+
         return 0;
     }
 
