@@ -38,12 +38,13 @@ internal sealed unsafe class SnapshotWriter
     {
         int n = keys.Length;
         ulong seed = StableHash.DefaultSeed;
+        var hasher = new KeyHasher(seed);
         var hashes = new ulong[n];
         for (int i = 0; i < n; i++)
         {
             // The keys are scattered over the heap: fetch a few ahead so their misses overlap.
             Prefetch(keys, i + PrefetchDistance);
-            hashes[i] = StableHash.Hash(keys[i], seed);
+            hashes[i] = hasher.Hash(keys[i]);
         }
 
         ulong homeSlots = n == 0 ? 0 : (ulong)Math.Ceiling(n / Constants.LoadFactor);

@@ -365,7 +365,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         int rank = -1;
         if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
         {
-            ulong offset = reader.FindRecord(utf8, StableHash.Hash(utf8, reader.Header.Seed), out _);
+            ulong offset = reader.FindRecord(utf8, reader.HashOf(utf8), out _);
             if (offset != 0)
             {
                 rank = reader.RankOfOffset(offset);

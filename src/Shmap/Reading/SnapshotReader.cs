@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Shmap.Format;
@@ -25,7 +24,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private readonly ulong _homeSlots;
     private readonly ulong _slotCount;
     private readonly ulong _probeLimit;
-    private readonly long _seed;
+    private readonly KeyHasher _hasher;
     private readonly int _offsetBits;
     private readonly ulong _offsetMask;
     private readonly int _indexWidth;
@@ -52,7 +51,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         _homeSlots = Header.HomeSlots;
         _slotCount = (ulong)Header.SlotCount;
         _probeLimit = (ulong)Header.MaxProbe + 1;
-        _seed = unchecked((long)Header.Seed);
+        _hasher = new KeyHasher(Header.Seed);
         _offsetBits = Header.OffsetBits;
         _offsetMask = (1UL << _offsetBits) - 1;
         _indexWidth = Header.IndexWidth;
@@ -122,7 +121,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => FindRecord(key, XxHash3.HashToUInt64(key, _seed), out value) != 0;
+    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => FindRecord(key, _hasher.Hash(key), out value) != 0;
 
     /// <summary>
     /// <see cref="TryGetValue"/> that never throws: the offset of <paramref name="key"/>'s record, 0
@@ -132,7 +131,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// exception for bytes they then discard, nor pay for a try block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => Find(key, XxHash3.HashToUInt64(key, _seed), out value, lenient: true);
+    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => Find(key, _hasher.Hash(key), out value, lenient: true);
 
     /// <summary>
     /// Offset of the record holding <paramref name="key"/>, or 0 when it is absent; the record's
@@ -141,6 +140,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value) => Find(key, hash, out value, lenient: false);
+
+    /// <summary>The hash of <paramref name="key"/> in this snapshot (its seed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong HashOf(ReadOnlySpan<byte> key) => _hasher.Hash(key);
 
     /// <summary>
     /// The lookup. <paramref name="lenient"/> is a constant at each call: when set, a record that
@@ -260,7 +263,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
             Span<ValueRef> found = values.Slice(start, n);
             for (int i = 0; i < n; i++)
             {
-                hashes[i] = XxHash3.HashToUInt64(segment[i].Span, _seed);
+                hashes[i] = _hasher.Hash(segment[i].Span);
             }
 
             for (int i = 0; i < Math.Min(Ahead, n); i++)
@@ -635,7 +638,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
             seen[rank] = true;
             used++;
-            ulong hash = XxHash3.HashToUInt64(KeyAt(rank), _seed);
+            ulong hash = StableHash.Hash(KeyAt(rank), Header.Seed); // the reference hash, not the inlined one
             ulong home = Math.BigMul(hash, _homeSlots, out _);
             if (slot >> _offsetBits != hash >> _offsetBits || home > i || i - home >= _probeLimit || hash < previousHash)
             {
