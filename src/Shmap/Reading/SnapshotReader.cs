@@ -170,7 +170,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
                         return Unreadable;
                     }
 
-                    if (candidate.SequenceEqual(key))
+                    if (KeyBytes.Equal(candidate, key))
                     {
                         return offset;
                     }
@@ -216,7 +216,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 return Unreadable;
             }
 
-            if (candidate.SequenceEqual(key))
+            if (KeyBytes.Equal(candidate, key))
             {
                 return offset;
             }
@@ -349,7 +349,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (candidate != UnknownCandidate)
         {
             ulong end = ReadRecord(candidate, out ReadOnlySpan<byte> candidateKey, out ReadOnlySpan<byte> value);
-            if (candidateKey.SequenceEqual(key))
+            if (KeyBytes.Equal(candidateKey, key))
             {
                 return new ValueRef((long)end - value.Length, value.Length);
             }
