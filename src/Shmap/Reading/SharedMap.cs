@@ -304,6 +304,12 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
                 reader.FindMany(utf8.AsSpan(0, n), found[..n]);
                 for (int i = 0; i < n; i++)
                 {
+                    // The value's last line, when the record spills into it: all of the chunk's misses at once.
+                    reader.PrefetchValueEnd(found[i]);
+                }
+
+                for (int i = 0; i < n; i++)
+                {
                     values[start + i] = found[i].Found && !unencodable[i] ? Utf8Text.Decode(reader.ValueAt(found[i])) : null;
                 }
             }

@@ -371,6 +371,17 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return offset == 0 ? default : ValueRefOf(offset);
     }
 
+    /// <summary>Prefetches the last byte of a found value (a hint: nothing is read, an out-of-range reference is ignored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchValueEnd(ValueRef value)
+    {
+        ulong end = (ulong)value.Offset + (ulong)value.Length;
+        if (value.Length > 0 && end - _dataOffset <= _fileLength - _dataOffset)
+        {
+            MemoryHint.Prefetch(_base + end - 1);
+        }
+    }
+
     /// <summary>The value a <see cref="ValueRef"/> locates, checked against this snapshot's bounds.</summary>
     public ReadOnlySpan<byte> ValueAt(ValueRef value)
     {
