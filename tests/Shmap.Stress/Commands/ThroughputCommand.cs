@@ -22,6 +22,7 @@ internal static class ThroughputCommand
         double seconds = options.Double("seconds", 5);
         int rounds = options.Int("rounds", 3);
         string? output = options.OptionalString("out");
+        bool pin = options.Flag("pin");
         options.ThrowOnUnused();
 
         long buildStart = Stopwatch.GetTimestamp();
@@ -36,6 +37,10 @@ internal static class ThroughputCommand
         builder.Publish(target.Name, target.Options);
         long bytes = new FileInfo(target.SnapshotPath).Length;
         Console.WriteLine(FormattableString.Invariant($"throughput: map of {entries} entries, {bytes / 1048576.0:F1} MiB, built and published in {Stopwatch.GetElapsedTime(buildStart).TotalSeconds:F1} s"));
+        if (pin)
+        {
+            return RunPinned(target, entries, seconds, rounds);
+        }
 
         var table = new StringBuilder();
         var ratios = new List<double>();
@@ -75,18 +80,44 @@ internal static class ThroughputCommand
     }
 
     /// <summary>
+    /// <c>--pin</c>: the two CPUs of a virtual machine can differ in speed (measured here: one ran
+    /// memory-bound lookups 1.8x slower than the other for minutes), so an unpinned single worker
+    /// measures whichever CPU it landed on. Each round runs one worker on CPU 0, one on CPU 1, then
+    /// two at once, one on each; the ratio is the pair's total over the mean of the two singles.
+    /// </summary>
+    private static int RunPinned(Target target, int entries, double seconds, int rounds)
+    {
+        var ratios = new List<double>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            double on0 = Measure(target, entries, seconds, 1, round, [0]).Rate;
+            double on1 = Measure(target, entries, seconds, 1, round, [1]).Rate;
+            double two = Measure(target, entries, seconds, 2, round, [0, 1]).Rate;
+            double ratio = two / ((on0 + on1) / 2);
+            ratios.Add(ratio);
+            Console.WriteLine(FormattableString.Invariant($"throughput: round={round} pinned one_on_cpu0_mlookups_s={on0 / 1e6:F2} one_on_cpu1_mlookups_s={on1 / 1e6:F2} two_processes_mlookups_s={two / 1e6:F2} ratio_to_mean_single={ratio:F2} ratio_to_faster_single={two / Math.Max(on0, on1):F2}"));
+        }
+
+        double median = Stats.Median(ratios);
+        bool pass = median >= 1.8;
+        Console.WriteLine(FormattableString.Invariant($"throughput: pinned median_ratio={median:F2} target=1.8 result={(pass ? "PASS" : "FAIL")}"));
+        return pass ? 0 : 1;
+    }
+
+    /// <summary>
     /// Runs <paramref name="processes"/> workers at once; returns their total lookups per second of
     /// wall time, the cores' worth of CPU their lookup threads got, and the sum of each one's lookups
     /// per second of its own CPU time (what they would do with a core each).
     /// </summary>
-    private static (double Rate, double Cores, double PerCpu) Measure(Target target, int entries, double seconds, int processes, int round)
+    private static (double Rate, double Cores, double PerCpu) Measure(Target target, int entries, double seconds, int processes, int round, int[]? cpus = null)
     {
         var workers = new List<ChildProcess>();
         try
         {
             for (int p = 0; p < processes; p++)
             {
-                workers.Add(Self.Start("throughput-worker", [.. target.Arguments(), "--entries", entries.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--seed", (round * 10 + p).ToString(CultureInfo.InvariantCulture)]));
+                string[] pin = cpus is null ? [] : ["--cpu", cpus[p].ToString(CultureInfo.InvariantCulture)];
+                workers.Add(Self.Start("throughput-worker", [.. target.Arguments(), "--entries", entries.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--seed", (round * 10 + p).ToString(CultureInfo.InvariantCulture), .. pin]));
             }
 
             foreach (ChildProcess worker in workers)
@@ -145,7 +176,12 @@ internal static class ThroughputCommand
         int entries = options.Int("entries", 1_000_000);
         double seconds = options.Double("seconds", 5);
         ulong state = (ulong)options.Long("seed", 1) * 0x9E3779B97F4A7C15UL | 1;
+        int pinTo = options.Int("cpu", -1);
         options.ThrowOnUnused();
+        if (pinTo >= 0)
+        {
+            PinThisThread(pinTo);
+        }
 
         byte[] keys = new byte[entries * 8L];
         for (int i = 0; i < entries; i++)
@@ -174,6 +210,19 @@ internal static class ThroughputCommand
         Console.WriteLine(FormattableString.Invariant($"throughput-worker: lookups={lookups} misses={misses + warmMisses} seconds={wall:F3} cpu_seconds={cpu:F3} warmup_lookups={warm}"));
         return misses + warmMisses == 0 ? 0 : 1;
     }
+
+    /// <summary>Keeps the calling thread (the worker's lookup thread) on one CPU (sched_setaffinity of thread 0 = self).</summary>
+    private static void PinThisThread(int cpu)
+    {
+        ulong mask = 1UL << cpu;
+        if (SchedSetAffinity(0, sizeof(ulong), ref mask) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static extern int SchedSetAffinity(int pid, nuint size, ref ulong mask);
 
     /// <summary>CPU time of the calling thread (utime + stime of /proc/thread-self/stat, in 1/100 s).</summary>
     private static double ThreadCpuSeconds()
