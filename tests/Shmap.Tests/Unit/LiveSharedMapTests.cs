@@ -558,8 +558,7 @@ public class LiveSharedMapTests
     [Fact]
     public void Followers_UsedInTurnOnOneThread_EachAnswersFromItsNewestVersion()
     {
-        // A thread caches its read slot of the follower it used last: alternating between
-        // followers (and disposing one) must still mark, and answer from, the right one.
+        // Alternating between followers on one thread (and disposing one): each answers from its own newest version.
         using var dir = new TestDirectory();
         Map("a1", 3).Publish("a", dir.Options);
         Map("b1", 3).Publish("b", dir.Options);
@@ -622,7 +621,6 @@ public class LiveSharedMapTests
             PublishTagged(dir, 1, 300);
             var live = SharedMap.Follow("n", dir.Options);
             var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            bool disposing = false;
             using var started = new CountdownEvent(3);
             var readers = Enumerable.Range(0, 3).Select(t => new Thread(() =>
             {
@@ -636,11 +634,11 @@ public class LiveSharedMapTests
                         long tag = t switch
                         {
                             0 => TagOf(live.Get(Key(t)), Key(t)),
-                            1 => live.TryGetValue(utf8, out ReadOnlySpan<byte> span) ? TagOf(Encoding.UTF8.GetString(span), Key(t)) : -1,
+                            // Found, not the span's bytes: other threads' calls can move this shared follower on twice while this one reads them (documented).
+                            1 => live.TryGetValue(utf8, out ReadOnlySpan<byte> span) && span.Length > 0 ? 1 : -1,
                             _ => GetMany(live, many),
                         };
-                        // A span read as Dispose lets its version go may show zeros (documented); an answer may not.
-                        if (tag < 1 && !(t == 1 && Volatile.Read(ref disposing)))
+                        if (tag < 1)
                         {
                             errors.Enqueue($"reader {t}: tag {tag}");
                         }
@@ -661,7 +659,6 @@ public class LiveSharedMapTests
             PublishTagged(dir, 2, 300);
             PublishTagged(dir, 3, 300);
             Thread.Sleep(round % 5);
-            Volatile.Write(ref disposing, true);
             live.Dispose();
             readers.ForEach(static r => Assert.True(r.Join(s_bound)));
             Assert.Empty(errors);
