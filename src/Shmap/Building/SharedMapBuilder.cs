@@ -247,10 +247,10 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     {
         public static readonly KeyEquality Instance = new();
 
-        private static readonly long s_seed = Random.Shared.NextInt64();
+        private static readonly KeyHasher s_hasher = new((ulong)Random.Shared.NextInt64());
 
         public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
 
-        public int GetHashCode(byte[] key) => (int)System.IO.Hashing.XxHash3.HashToUInt64(key, s_seed);
+        public int GetHashCode(byte[] key) => (int)s_hasher.Hash(key);
     }
 }

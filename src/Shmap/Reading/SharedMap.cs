@@ -241,7 +241,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static string? FindOrThrow(SnapshotReader reader, string key) =>
-        reader.TryGetValue(System.Text.Encoding.UTF8.GetBytes(key), out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
+        Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
 
     /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the

@@ -316,9 +316,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
         // Only inside the data section (0 and UnknownCandidate are not): a slot's offset is untrusted.
         if (candidate - _dataOffset < _fileLength - _dataOffset)
         {
-            // The record's first line and the one its key ends in (the lengths take 2 bytes when short).
+            // The record's first line and the one its key ends in (the lengths take 2 bytes when
+            // short), neither past the end of the data.
             MemoryHint.Prefetch(_base + candidate);
-            MemoryHint.Prefetch(_base + candidate + 1 + (uint)keyLength);
+            MemoryHint.Prefetch(_base + Math.Min(candidate + 1 + (uint)keyLength, _fileLength - 1));
         }
     }
 
