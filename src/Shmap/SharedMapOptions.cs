@@ -1,3 +1,5 @@
+using Shmap.Format;
+
 namespace Shmap;
 
 /// <summary>

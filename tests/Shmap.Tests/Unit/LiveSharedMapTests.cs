@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Shmap.Store;
 
 namespace Shmap.Tests.Unit;
 

@@ -1,7 +1,8 @@
 using System.IO.MemoryMappedFiles;
 using Shmap.Format;
+using Shmap.Platform;
 
-namespace Shmap.Building;
+namespace Shmap.Store;
 
 /// <summary>
 /// Publishes a snapshot under a name (docs/FORMAT.md, "Publication"): under the name's flock it

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Shmap;
+namespace Shmap.Platform;
 
 /// <summary>
 /// The few POSIX calls .NET does not expose: open without .NET's implicit flock emulation, a

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
+using Shmap.Platform;
 
-namespace Shmap;
+namespace Shmap.Store;
 
 /// <summary>
 /// The per-name control file <c>N.lock</c> (docs/FORMAT.md, "Control file"): publishers hold its

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Shmap.Building;
 using Shmap.Format;
 using Shmap.Reading;
+using Shmap.Store;
 
 namespace Shmap;
 

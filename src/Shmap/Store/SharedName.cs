@@ -1,6 +1,7 @@
 using System.Text;
+using Shmap.Format;
 
-namespace Shmap;
+namespace Shmap.Store;
 
 /// <summary>
 /// Maps a shared name to its files. The name itself is the file name stem, so two different
