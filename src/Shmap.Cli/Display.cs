@@ -48,6 +48,29 @@ internal static class Display
         return status == OperationStatus.Done ? rune.ToString() : $"\\x{utf8[0]:x2}";
     }
 
+    /// <summary>
+    /// A name found on disk, safe to print: control and invisible format characters (Unicode Cc
+    /// and Cf, e.g. the bidi override U+202E that makes "abc\u202Etxt.exe" display as "abcexe.txt")
+    /// are shown as &lt;U+XXXX&gt;, so a name never displays as another one.
+    /// </summary>
+    public static string Name(string name)
+    {
+        var text = new StringBuilder(name.Length);
+        foreach (char c in name)
+        {
+            if (char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"<U+{(int)c:X4}>");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>A byte count in IEC units: "532 B", "1.5 KiB", "88.1 MiB".</summary>
     public static string Bytes(long bytes)
     {

@@ -83,11 +83,11 @@ internal static class ListCommand
         {
             if (row.Problem is not null)
             {
-                table.AddRow(Markup.Escape(row.Name), "?", "?", Display.Bytes(row.Bytes), "[red]unreadable: " + Markup.Escape(row.Problem) + "[/]");
+                table.AddRow(Markup.Escape(Display.Name(row.Name)), "?", "?", Display.Bytes(row.Bytes), "[red]unreadable: " + Markup.Escape(row.Problem) + "[/]");
             }
             else
             {
-                table.AddRow(Markup.Escape(row.Name), row.Version.ToString(CultureInfo.InvariantCulture), Display.Count(row.Entries), Display.Bytes(row.Bytes), Display.Time(row.PublishedAt));
+                table.AddRow(Markup.Escape(Display.Name(row.Name)), row.Version.ToString(CultureInfo.InvariantCulture), Display.Count(row.Entries), Display.Bytes(row.Bytes), Display.Time(row.PublishedAt));
             }
         }
 

@@ -242,4 +242,22 @@ public sealed class AttackTests(HostileHost host)
         Assert.Equal("0", r.Mark("raw"));
         Assert.NotEqual("0", r.Mark("escaped"));
     }
+
+    [RootFact]
+    public void DefaultDirectory_TwoUsersPublishTheSameName_EachReadsTheirOwnWithNoSetup()
+    {
+        ScriptResult r = host.Run("""
+            printf 'k\troot-value\n' > /dev/shm/root.tsv; printf 'k\tuser-value\n' > /dev/shm/user.tsv; chmod 644 /dev/shm/*.tsv
+            cli_as_attacker share same /dev/shm/user.tsv >/dev/null 2>/dev/shm/err; mark user $?; mark usererr "$(cat /dev/shm/err)"
+            SHMAP share same /dev/shm/root.tsv; mark root $?
+            mark rootget "$(SHMAP get same k)"; mark userget "$(cli_as_attacker get same k)"
+            mark dirs "$(ls -d /dev/shm/shmap-* | tr '\n' ' ')"
+            """, timeoutSeconds: 120);
+        Assert.Equal("0", r.Mark("user"));
+        Assert.Equal("0", r.Mark("root"));
+        Assert.Equal("root-value", r.Mark("rootget"));
+        Assert.Equal("user-value", r.Mark("userget"));
+        Assert.Contains($"/dev/shm/shmap-{host.Uid}", r.Mark("dirs"), StringComparison.Ordinal);
+        Assert.Contains("/dev/shm/shmap-0", r.Mark("dirs"), StringComparison.Ordinal);
+    }
 }

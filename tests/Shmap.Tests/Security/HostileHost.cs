@@ -81,7 +81,10 @@ public sealed class HostileHost : IDisposable
             $"ATTACKER='{User}'; ATTACKER_UID={Uid}\n" +
             "as_attacker() { runuser -u \"$ATTACKER\" -- \"$@\"; }\n" +
             "trap 'pkill -KILL -u \"$ATTACKER\" 2>/dev/null; jobs -p | xargs -r kill -9 2>/dev/null' EXIT\n" +
-            "mark() { echo \"@@$1=$2\"; }\n";
+            "mark() { echo \"@@$1=$2\"; }\n" +
+            // The CLI, readable by the other user too (the repository may be in root's home).
+            $"cli_as_attacker() {{ [ -d /dev/shm/.cli ] || {{ cp -r '{Path.GetDirectoryName(s_cliPath)}' /dev/shm/.cli && chmod -R a+rX /dev/shm/.cli; }}; " +
+            $"runuser -u \"$ATTACKER\" -- env HOME=/tmp DOTNET_CLI_TELEMETRY_OPTOUT=1 '{host}' /dev/shm/.cli/{Path.GetFileName(s_cliPath)} \"$@\"; }}\n";
         var start = new ProcessStartInfo("unshare", ["--mount", "--propagation", "private", "--", "bash", "-c", prelude + script])
         {
             RedirectStandardOutput = true,
