@@ -1,0 +1,429 @@
+"""Building and publishing snapshots: :class:`Builder` (the seed's ``rbtree``).
+
+The layout is the C# builder's (src/Shmap/Building/SnapshotWriter.cs), step for step, so the same
+entries give the same bytes in both languages: keys in ordinal UTF-8 order; ``home_slots =
+ceil(count / 0.75)`` (IEEE double division, as in C#); entries placed in increasing (hash, key)
+order, each at ``max(home, previous + 1)``; ``slot_count = max(home_slots, last + 1)``; 4-byte
+index entries when the snapshot with them is at most 2**32 bytes, else 8; ``offset_bits`` from
+the file length; seed 0; both checksums XXH3-64 with seed 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import sys
+import time
+from array import array
+from itertools import accumulate
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
+
+from . import _format as F
+from ._control import ControlWriter, WriteLock
+from ._store import Names, ensure_directory, is_temp_of, open_checked
+from ._xxh3 import make_key_hasher, xxh3_64
+from .errors import ExistsError, FormatError, ShmapError, StoreError, VersionError
+
+# A control version or snapshot version above this is "impossible" (store protocol v2): no
+# publisher could have reached it, so the publish fails instead of obeying it.
+MAX_SANE_VERSION = 1 << 48
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+_SMALL = [bytes((i,)) for i in range(128)]
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL[n]
+    return F.encode_varint(n)
+
+
+def _encode(text: str, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, not {type(text).__name__} (use set_bytes for UTF-8 bytes)")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"The {what} has an unpaired surrogate at index {e.start} and cannot be stored as UTF-8; "
+            "fix the string or store its bytes with set_bytes.") from None
+
+
+def _validate(data, what: str) -> bytes:
+    b = bytes(data)
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"The {what} bytes are not valid UTF-8 (first invalid byte at offset {e.start}); keys and values are UTF-8 text.") from None
+    return b
+
+
+class _Plan:
+    """The laid-out snapshot of some entries: its body (slots, index, data) and header fields."""
+
+    __slots__ = ("body", "header")
+
+    def __init__(self, keys: List[bytes], values: List[bytes]) -> None:
+        n = len(keys)
+        hasher = make_key_hasher(0)
+        hashes = list(map(hasher, keys))
+        home_slots = 0 if n == 0 else math.ceil(n / F.LOAD_FACTOR)
+        # (hash, key order): the sort is stable and keys are already in order.
+        order = sorted(range(n), key=hashes.__getitem__)
+        positions = [0] * n
+        nxt = 0
+        max_probe = 0
+        for i in order:
+            home = (hashes[i] * home_slots) >> 64
+            pos = home if home > nxt else nxt
+            positions[i] = pos
+            if pos - home > max_probe:
+                max_probe = pos - home
+            nxt = pos + 1
+        slot_count = max(home_slots, nxt)
+        # Records: LEB128(key length) LEB128(value length) key value.
+        varint = _varint
+        lengths = [len(k) + len(v) + (1 if len(k) < 0x80 else F.varint_length(len(k)))
+                   + (1 if len(v) < 0x80 else F.varint_length(len(v))) for k, v in zip(keys, values)]
+        data_length = sum(lengths)
+        narrow = F.HEADER_SIZE + slot_count * F.SLOT_SIZE + n * 4 + data_length
+        index_width = 4 if narrow <= (1 << 32) else 8
+        index_offset = F.HEADER_SIZE + slot_count * F.SLOT_SIZE
+        data_offset = index_offset + n * index_width
+        file_length = data_offset + data_length
+        bits = F.offset_bits_for(file_length)
+        offsets = list(accumulate(lengths[:-1], initial=data_offset)) if n else []
+        slots = array("Q", bytes(8 * slot_count))
+        for i in range(n):
+            slots[positions[i]] = ((hashes[i] >> bits) << bits) | offsets[i]
+        index = array("I" if index_width == 4 else "Q", offsets)
+        if sys.byteorder != "little":  # pragma: no cover
+            slots.byteswap()
+            index.byteswap()
+        parts = [slots.tobytes(), index.tobytes()]
+        parts.extend(b"".join((varint(len(k)), varint(len(v)), k, v)) for k, v in zip(keys, values))
+        body = b"".join(parts)
+        del parts, slots, index, offsets, positions, hashes
+        assert len(body) == file_length - F.HEADER_SIZE
+        self.body = body
+        self.header = F.Header(
+            file_length=file_length, count=n, seed=0, offset_bits=bits, index_width=index_width,
+            max_probe=max_probe, home_slots=home_slots, slot_count=slot_count,
+            slots_offset=F.HEADER_SIZE, index_offset=index_offset, data_offset=data_offset,
+            data_length=data_length, publish_version=0, published_at=0,
+            body_checksum=xxh3_64(body))
+
+    def header_bytes(self, version: int = 0, published_at: int = 0) -> bytes:
+        return bytes(F.write_header(self.header._replace(publish_version=version, published_at=published_at)))
+
+
+def _check_mode(mode: int) -> int:
+    if mode & ~0o666 or (mode & 0o600) != 0o600:
+        raise ValueError(f"File mode {mode:04o} is not allowed: it must include user read and write (0600) and have only read/write bits.")
+    return mode
+
+
+def _current_version(names: Names) -> Tuple[int, Optional[str]]:
+    """publish_version of the existing N.shmap: -1 when there is none, 0 when it is unreadable."""
+    try:
+        fd = open_checked(names, names.snapshot)
+    except FileNotFoundError:
+        return -1, None
+    except (StoreError, OSError):
+        return 0, None  # unsafe or unreadable: replaced like any damaged file (rename replaces the entry)
+    try:
+        size = os.fstat(fd).st_size
+        head = os.pread(fd, F.HEADER_SIZE, 0)
+        return F.parse_header(head, size).publish_version, names.snapshot
+    except (FormatError, VersionError, ShmapError, OSError):
+        return 0, None
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temps(names: Names) -> None:
+    """Temp files of this name left by a killed publisher: publishers hold N.wlock while theirs
+    exists, so under the lock every one found is stale."""
+    try:
+        entries = os.listdir(names.directory)
+    except OSError:
+        return
+    for file_name in entries:
+        if is_temp_of(names.name, file_name):
+            try:
+                os.unlink(os.path.join(names.directory, file_name))
+            except FileNotFoundError:
+                pass
+
+
+def _write_temp(names: Names, mode: int, header: bytes, body: bytes) -> str:
+    temp = names.new_temp()
+    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, mode)
+    try:
+        try:
+            os.fchmod(fd, mode)  # the umask may have narrowed the mode: set it exactly
+            total = len(header) + len(body)
+            try:
+                os.posix_fallocate(fd, 0, total)  # a full tmpfs fails here, not half-way
+            except (AttributeError, OSError) as e:
+                if isinstance(e, OSError) and e.errno not in (95, 22):  # EOPNOTSUPP, EINVAL
+                    raise
+            _write_all(fd, header, 0)
+            _write_all(fd, body, len(header))
+        finally:
+            os.close(fd)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    return temp
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done: done + (1 << 24)], offset + done)
+
+
+def publish_bytes(names: Names, header_for, file_mode: int = 0o600, create_new: bool = False,
+                  lock_timeout: float = 5.0, body: bytes = b"") -> int:
+    """The publishing protocol (FORMAT.md "Publishing protocol" with store protocol v2):
+    ``header_for(version, published_at)`` gives the header bytes to write before ``body``."""
+    mode = _check_mode(file_mode)
+    ensure_directory(names, mode)
+    lock = WriteLock(names, lock_timeout)
+    try:
+        control = ControlWriter(names, mode)
+        try:
+            _remove_stale_temps(names)
+            current, _ = _current_version(names)
+            if create_new and current >= 0:
+                raise ExistsError(names.name, names.snapshot)
+            hinted = control.version
+            if hinted > MAX_SANE_VERSION:
+                raise StoreError(
+                    f"The control file {names.control} says shared map '{names.name}' is at version {hinted}, "
+                    f"which no publisher can have reached (limit 2^48); delete the name's files "
+                    f"({names.snapshot}, {names.control}, {names.write_lock}) to start again.")
+            if current > MAX_SANE_VERSION:
+                raise StoreError(
+                    f"The snapshot {names.snapshot} of shared map '{names.name}' has version {current}, "
+                    f"which no publisher can have reached (limit 2^48); delete the name's files "
+                    f"({names.snapshot}, {names.control}, {names.write_lock}) to start again.")
+            version = max(current, hinted, 0) + 1
+            now = int(time.time() * 1000)
+            temp = _write_temp(names, mode, header_for(version, now), body)
+            try:
+                control.begin_change()
+                os.rename(temp, names.snapshot)
+            except BaseException:
+                try:
+                    os.unlink(temp)
+                except FileNotFoundError:
+                    pass
+                control.end_change()  # followers look once more
+                raise
+            control.record_publish(version, now)
+            control.touch()
+            return version
+        finally:
+            control.close()
+    finally:
+        lock.close()
+
+
+def delete(name: str, directory: Optional[str] = None, trusted_owners=(), lock_timeout: float = 5.0) -> bool:
+    """Removes the map published under ``name`` (the seed's static ``remove``), from any process.
+    Maps already open keep working; new opens fail until it is published again. ``N.lock`` stays,
+    so version numbers keep rising. Returns whether there was a map to remove."""
+    names = Names(name, directory, trusted_owners)
+    from ._store import check_directory
+    if not check_directory(names):
+        return False
+    if not os.path.lexists(names.control) and not os.path.lexists(names.snapshot):
+        return False
+    lock = WriteLock(names, lock_timeout)
+    try:
+        control = ControlWriter(names, 0o600)
+        try:
+            if not os.path.lexists(names.snapshot):
+                return False
+            control.begin_change()
+            try:
+                os.unlink(names.snapshot)
+            except FileNotFoundError:
+                control.end_change()
+                return False
+            control.record_delete()
+            control.touch()
+            return True
+        finally:
+            control.close()
+    finally:
+        lock.close()
+
+
+class Builder:
+    """A mutable string map that writes immutable snapshots (the seed's ``rbtree``): to a shared
+    name (:meth:`share`, :meth:`publish`), to bytes (:meth:`dump`) or to a file (:meth:`write_to`).
+    Keys are ordered by their UTF-8 bytes; the same entries give the same bytes as the C#
+    ``SharedMapBuilder``. Not thread-safe."""
+
+    def __init__(self, entries=None) -> None:
+        self._d: Dict[bytes, bytes] = {}
+        self._sorted: Optional[List[bytes]] = None
+        self._changes = 0
+        if entries is not None:
+            items = entries.items() if hasattr(entries, "items") else entries
+            for k, v in items:
+                self.set(k, v)
+
+    # ----- entries -----
+
+    def set(self, key: str, value: str) -> None:
+        """Sets ``key`` to ``value``; the last set wins. ``ValueError`` for a string with a lone surrogate."""
+        self._set(_encode(key, "key"), _encode(value, "value"))
+
+    def set_bytes(self, key, value) -> None:
+        """Sets a key to a value given as UTF-8 bytes (validated)."""
+        self._set(_validate(key, "key"), _validate(value, "value"))
+
+    def _set(self, kb: bytes, vb: bytes) -> None:
+        d = self._d
+        if kb not in d:
+            if len(d) >= F.MAX_COUNT:
+                raise ValueError(f"A snapshot holds at most {F.MAX_COUNT} entries.")
+            self._sorted = None
+        if len(vb) > F.MAX_ITEM_LENGTH or len(kb) > F.MAX_ITEM_LENGTH:
+            raise ValueError("Keys and values are at most 2^31-1 UTF-8 bytes.")
+        d[kb] = vb
+        self._changes += 1
+
+    def get(self, key: str, default=None):
+        """The value of ``key``, or ``default`` when absent."""
+        try:
+            kb = key.encode("utf-8")
+        except UnicodeEncodeError:
+            return default
+        vb = self._d.get(kb)
+        return default if vb is None else vb.decode("utf-8")
+
+    def remove(self, key: str) -> bool:
+        """Removes ``key``; returns whether it was present."""
+        try:
+            kb = key.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        if kb in self._d:
+            del self._d[kb]
+            self._sorted = None
+            self._changes += 1
+            return True
+        return False
+
+    def clear(self) -> None:
+        self._d.clear()
+        self._sorted = None
+        self._changes += 1
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            return key.encode("utf-8") in self._d
+        except UnicodeEncodeError:
+            return False
+
+    def __getitem__(self, key: str) -> str:
+        v = self.get(key)
+        if v is None:
+            raise KeyError(key)
+        return v
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if not self.remove(key):
+            raise KeyError(key)
+
+    def _ordered(self) -> List[bytes]:
+        if self._sorted is None:
+            self._sorted = sorted(self._d)
+        return self._sorted
+
+    def items(self) -> Iterator[Tuple[str, str]]:
+        """(key, value) pairs in ordinal UTF-8 key order; ``RuntimeError`` if the builder changes meanwhile."""
+        changes = self._changes
+        d = self._d
+        for kb in self._ordered():
+            if changes != self._changes:
+                raise RuntimeError("The builder was changed during iteration.")
+            yield kb.decode("utf-8"), d[kb].decode("utf-8")
+
+    def keys(self) -> Iterator[str]:
+        for k, _ in self.items():
+            yield k
+
+    def values(self) -> Iterator[str]:
+        for _, v in self.items():
+            yield v
+
+    def __iter__(self) -> Iterator[str]:
+        return self.keys()
+
+    # ----- output -----
+
+    def _plan(self) -> _Plan:
+        keys = self._ordered()
+        d = self._d
+        return _Plan(keys, [d[k] for k in keys])
+
+    def dump(self) -> bytes:
+        """The snapshot as bytes: exactly what :meth:`share` writes, with version and time 0.
+        :func:`shmap.load` reads it back (unlike the seed's ``dump``)."""
+        plan = self._plan()
+        return plan.header_bytes() + plan.body
+
+    def write_to(self, file: Union[str, os.PathLike, BinaryIO]) -> None:
+        """Writes the snapshot (the bytes :meth:`dump` returns) to a path or a binary file object."""
+        plan = self._plan()
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, "wb") as f:
+                f.write(plan.header_bytes())
+                f.write(plan.body)
+        else:
+            file.write(plan.header_bytes())
+            file.write(plan.body)
+
+    def share(self, name: str, force: bool = False, directory: Optional[str] = None, *,
+              file_mode: int = 0o600, lock_timeout: float = 5.0, trusted_owners=()) -> int:
+        """Publishes a snapshot of the current entries under ``name``. Atomic: readers see the old
+        snapshot or the new one, never a part. Raises :class:`ExistsError` when the name exists and
+        ``force`` is False (nothing changed); with ``force`` it is replaced as its next version.
+        Returns the version published."""
+        return self._publish(name, directory, not force, file_mode, lock_timeout, trusted_owners)
+
+    def publish(self, name: str, directory: Optional[str] = None, *, file_mode: int = 0o600,
+                lock_timeout: float = 5.0, trusted_owners=()) -> int:
+        """Publishes the current entries as the next version of ``name`` (creating it if needed);
+        returns the version number: 1 for a new name, then +1 each publish."""
+        return self._publish(name, directory, False, file_mode, lock_timeout, trusted_owners)
+
+    def _publish(self, name, directory, create_new, file_mode, lock_timeout, trusted_owners) -> int:
+        names = Names(name, directory, trusted_owners)
+        _check_mode(file_mode)
+        plan = self._plan()
+        return publish_bytes(names, plan.header_bytes, file_mode, create_new, lock_timeout, plan.body)
+
+    def __repr__(self) -> str:
+        return f"<shmap.Builder count={len(self._d)}>"
