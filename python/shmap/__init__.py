@@ -13,6 +13,7 @@ and replaced by the other.
 from __future__ import annotations
 
 from ._builder import Builder, delete
+from ._follow import Follower, follow
 from ._reader import SharedMap
 from ._store import default_directory, validate_name
 from ._xxh3 import xxh3_64
@@ -37,6 +38,6 @@ def load(data) -> SharedMap:
 
 
 __all__ = [
-    "Builder", "delete", "SharedMap", "open", "open_file", "load", "xxh3_64", "default_directory", "validate_name",
+    "Builder", "delete", "Follower", "follow", "SharedMap", "open", "open_file", "load", "xxh3_64", "default_directory", "validate_name",
     "ShmapError", "FormatError", "VersionError", "ExistsError", "NotFoundError", "StoreError",
 ]
