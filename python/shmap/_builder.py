@@ -121,8 +121,10 @@ class _Plan:
 
 
 def _check_mode(mode: int) -> int:
-    if mode & ~0o666 or (mode & 0o600) != 0o600:
-        raise ValueError(f"File mode {mode:04o} is not allowed: it must include user read and write (0600) and have only read/write bits.")
+    if mode & ~0o644 or (mode & 0o600) != 0o600:
+        raise ValueError(
+            f"File mode {mode:04o} is not allowed: it must include user read and write (0600) and may add "
+            "only group/other read (0040, 0004); readers refuse files that group or others can write.")
     return mode
 
 
