@@ -82,32 +82,153 @@ class _Words:  # pragma: no cover - big-endian hosts only
         return self._unpack(self._buf, self._start + i * self._width)[0]
 
 
+# The hash of a key ``kb`` of ``n`` bytes into ``hv``: XXH3-64 with the snapshot's seed, the
+# 4-32-byte paths written out with their seed constants precomputed (make_key_hasher for the rest).
+# It is pasted into each lookup below (a call and its argument passing cost a lookup more than a
+# quarter of the hash's own arithmetic in CPython), so it is kept here once, as text.
+_HASH = """
+    if 16 < n <= 32:
+        x = from_bytes(kb, "little")
+        sh = SH17[n]
+        p = ((x & M64) ^ ml0) * (((x >> 64) & M64) ^ mh0)
+        q = (((x >> sh) & M64) ^ ml16) * ((x >> (sh + 64)) ^ mh16)
+        acc = (NP1[n] + ((p & M64) ^ (p >> 64)) + ((q & M64) ^ (q >> 64))) & M64
+        acc ^= acc >> 37
+        acc = (acc * MX1) & M64
+        hv = acc ^ (acc >> 32)
+    elif 8 < n:
+        if n <= 16:
+            sh = SH9[n]
+            x = from_bytes(kb, "little")
+            lo = (x & M64) ^ flip1
+            hi = (x >> sh) ^ flip2
+            p = lo * hi
+            acc = (n + ((from_bytes(kb, "big") >> sh) ^ flip1_swapped) + hi + ((p & M64) ^ (p >> 64))) & M64
+            acc ^= acc >> 37
+            acc = (acc * MX1) & M64
+            hv = acc ^ (acc >> 32)
+        else:
+            hv = hasher(kb)
+    elif 4 <= n:
+        hv = (from_bytes(kb[n - 4:], "little") | (from_bytes(kb[:4], "little") << 32)) ^ flip48
+        hv ^= ((hv << 49) | (hv >> 15)) & M64 ^ ((hv << 24) | (hv >> 40)) & M64
+        hv = (hv * MX2) & M64
+        hv ^= (hv >> 35) + n
+        hv = (hv * MX2) & M64
+        hv ^= hv >> 28
+    else:
+        hv = hasher(kb)
+"""
+
+# The probe of FORMAT.md "Lookup": from the home slot, at most max_probe + 1 slots, stopping at an
+# empty slot or a larger tag; a tag match reads the record (bounds checked: IndexError from a
+# record offset or length byte past the end becomes the format error) and compares the key.
+# On a hit it runs ``FOUND`` with the value at buf[vs:ve]; on a miss ``MISSING``.
+_PROBE = """
+    i = (hv * home_slots) >> 64
+    tag = hv >> bits
+    end = i + probe_limit
+    if end > slot_count:
+        end = slot_count
+    try:
+        while i < end:
+            sl = slots[i]
+            if not sl:
+                break
+            t = sl >> bits
+            if t == tag:
+                o = sl & mask
+                if o < data_offset:
+                    raise record_error(o)
+                kl = buf[o]
+                vl = buf[o + 1]
+                if (kl | vl) < 0x80:
+                    vs = o + 2 + kl
+                else:
+                    kl, vs = read_varint(buf, o, file_length, o)
+                    vl, vs = read_varint(buf, vs, file_length, o)
+                    vs += kl
+                ve = vs + vl
+                if ve > file_length:
+                    raise record_error(o, ve - o)
+                if kl == n and buf[vs - kl: vs] == kb:
+                    FOUND
+            elif t > tag:
+                break
+            i += 1
+    except IndexError:
+        raise record_error(o) from None
+    MISSING
+"""
+
+_TEMPLATES = {
+    "get": ("key, default=None", """
+    try:
+        kb = key.encode()
+    except UnicodeEncodeError:  # a lone surrogate: never stored
+        return default
+    except AttributeError:
+        raise TypeError(f"keys are str, not {type(key).__name__}") from None
+    n = len(kb)
+""", """
+                    v = buf[vs: ve]
+                    try:
+                        return v.decode()
+                    except UnicodeDecodeError:  # the snapshot's bytes are not trusted
+                        return v.decode("utf-8", "replace")
+""", "return default"),
+    "find": ("kb", """
+    n = len(kb)
+""", "return (vs << 32) | vl", "return -1"),
+    "find_offset": ("kb", """
+    n = len(kb)
+""", "return o", "return 0"),
+}
+
+
+_FACTORY_ARGS = (
+    "buf", "slots", "home_slots", "bits", "mask", "slot_count", "probe_limit", "data_offset",
+    "file_length", "hasher", "flip1", "flip2", "flip1_swapped", "ml0", "mh0", "ml16", "mh16",
+    "flip48", "record_error",
+)
+
+
+def _factory_source() -> str:
+    """Source of ``_lookup_factory(<numbers of one snapshot>) -> (get, find, find_offset)``."""
+    out = [f"def _lookup_factory({', '.join(_FACTORY_ARGS)}):"]
+    for name, (args, head, found, missing) in _TEMPLATES.items():
+        found = found.strip("\n")
+        if "\n" not in found:
+            found = "                    " + found
+        probe = _PROBE.replace("MISSING", missing).replace("                    FOUND", found)
+        body = (head + _HASH + probe).rstrip("\n")
+        out.append(f"    def {name}({args}):")
+        out.extend(("    " + line) if line.strip() else "" for line in body.split("\n"))
+    out.append("    return " + ", ".join(_TEMPLATES))
+    return "\n".join(out) + "\n"
+
+
+_lookup_globals = {
+    "from_bytes": int.from_bytes, "M64": M64, "MX1": PRIME_MX1, "MX2": PRIME_MX2,
+    "NP1": [(n * PRIME64_1) for n in range(33)], "SH17": [max(n - 16, 0) << 3 for n in range(33)],
+    "SH9": [max(n - 8, 0) << 3 for n in range(17)], "read_varint": _read_varint,
+}
+exec(compile(_factory_source(), "<shmap lookups>", "exec"), _lookup_globals)  # noqa: S102 - our own text
+_lookup_factory = _lookup_globals["_lookup_factory"]
+
+
 def _make_lookups(lay: _Layout):
-    """The point lookups of one snapshot as closures over its numbers (locals of the closure are the
-    fastest variables CPython has). XXH3 of 4-32-byte keys is written inline: the call and the
-    length dispatch of a separate hash function cost a lookup more than its arithmetic."""
+    """The lookups of one snapshot: ``get``, ``find`` and ``find_offset`` from the factory above
+    (closures over the snapshot's validated numbers: the fastest variables CPython has), and the
+    record readers used by scans and verification."""
     h = lay.header
     buf = lay.buf
-    slots = lay.slots
     seed = h.seed & M64
-    home_slots = h.home_slots
-    bits = h.offset_bits
-    mask = (1 << bits) - 1
-    slot_count = h.slot_count
-    probe_limit = h.max_probe + 1
-    data_offset = h.data_offset
     file_length = h.file_length
+    data_offset = h.data_offset
     hasher = make_key_hasher(seed)
     s = K_SECRET
     flip1 = ((_r64(s, 24) ^ _r64(s, 32)) + seed) & M64
-    flip2 = ((_r64(s, 40) ^ _r64(s, 48)) - seed) & M64
-    flip1_swapped = int.from_bytes(flip1.to_bytes(8, "little"), "big")
-    ml0 = (_r64(s, 0) + seed) & M64
-    mh0 = (_r64(s, 8) - seed) & M64
-    ml16 = (_r64(s, 16) + seed) & M64
-    mh16 = (_r64(s, 24) - seed) & M64
-    flip48 = ((_r64(s, 8) ^ _r64(s, 16)) - (seed ^ (_bswap32(seed & M32) << 32))) & M64
-    from_bytes = int.from_bytes
     read_varint = _read_varint
 
     def record_error(o: int, found_len: Optional[int] = None):
@@ -115,160 +236,15 @@ def _make_lookups(lay: _Layout):
             return FormatError("record", o, "a record offset inside the data section", "bytes that do not fit")
         return FormatError("record", o, f"a record of {found_len} bytes within the {file_length - o} bytes left", "bytes that do not fit")
 
-    def key_hash(kb: bytes, n: int) -> int:
-        if 8 < n <= 32:
-            x = from_bytes(kb, "little")
-            if n <= 16:
-                sh = (n - 8) << 3
-                lo = (x & M64) ^ flip1
-                hi = (x >> sh) ^ flip2
-                p = lo * hi
-                acc = (n + ((from_bytes(kb, "big") >> sh) ^ flip1_swapped) + hi + ((p & M64) ^ (p >> 64))) & M64
-            else:
-                sh = (n - 16) << 3
-                p = ((x & M64) ^ ml0) * (((x >> 64) & M64) ^ mh0)
-                q = (((x >> sh) & M64) ^ ml16) * ((x >> (sh + 64)) ^ mh16)
-                acc = (n * PRIME64_1 + ((p & M64) ^ (p >> 64)) + ((q & M64) ^ (q >> 64))) & M64
-            acc ^= acc >> 37
-            acc = (acc * PRIME_MX1) & M64
-            return acc ^ (acc >> 32)
-        return hasher(kb)
-
-    def find(kb: bytes) -> int:
-        """Where the value of ``kb`` lies, packed as ``value_start << 32 | value_length`` (one int,
-        no tuple to allocate), or -1 when absent."""
-        n = len(kb)
-        # --- hash (inline copy of key_hash for the common lengths) ---
-        if 8 < n <= 32:
-            x = from_bytes(kb, "little")
-            if n <= 16:
-                sh = (n - 8) << 3
-                lo = (x & M64) ^ flip1
-                hi = (x >> sh) ^ flip2
-                p = lo * hi
-                acc = (n + ((from_bytes(kb, "big") >> sh) ^ flip1_swapped) + hi + ((p & M64) ^ (p >> 64))) & M64
-            else:
-                sh = (n - 16) << 3
-                p = ((x & M64) ^ ml0) * (((x >> 64) & M64) ^ mh0)
-                q = (((x >> sh) & M64) ^ ml16) * ((x >> (sh + 64)) ^ mh16)
-                acc = (n * PRIME64_1 + ((p & M64) ^ (p >> 64)) + ((q & M64) ^ (q >> 64))) & M64
-            acc ^= acc >> 37
-            acc = (acc * PRIME_MX1) & M64
-            hv = acc ^ (acc >> 32)
-        else:
-            hv = hasher(kb)
-        # --- probe ---
-        i = (hv * home_slots) >> 64
-        tag = hv >> bits
-        end = i + probe_limit
-        if end > slot_count:
-            end = slot_count
-        while i < end:
-            sl = slots[i]
-            if not sl:
-                return -1
-            t = sl >> bits
-            if t == tag:
-                o = sl & mask
-                if o < data_offset or o >= file_length:
-                    raise record_error(o)
-                kl = buf[o]
-                if kl < 0x80 and o + 1 < file_length and buf[o + 1] < 0x80:
-                    vl = buf[o + 1]
-                    q = o + 2
-                else:
-                    kl, q = read_varint(buf, o, file_length, o)
-                    vl, q = read_varint(buf, q, file_length, o)
-                if q + kl + vl > file_length:
-                    raise record_error(o, q - o + kl + vl)
-                if kl == n and buf[q: q + kl] == kb:
-                    return ((q + kl) << 32) | vl
-            elif t > tag:
-                return -1
-            i += 1
-        return -1
-
-    def get(key: str, default=None):
-        try:
-            kb = key.encode()
-        except UnicodeEncodeError:  # a lone surrogate: never stored
-            return default
-        except AttributeError:
-            raise TypeError(f"keys are str, not {type(key).__name__}") from None
-        n = len(kb)
-        if 8 < n <= 32:
-            x = from_bytes(kb, "little")
-            if n <= 16:
-                sh = (n - 8) << 3
-                lo = (x & M64) ^ flip1
-                hi = (x >> sh) ^ flip2
-                p = lo * hi
-                acc = (n + ((from_bytes(kb, "big") >> sh) ^ flip1_swapped) + hi + ((p & M64) ^ (p >> 64))) & M64
-            else:
-                sh = (n - 16) << 3
-                p = ((x & M64) ^ ml0) * (((x >> 64) & M64) ^ mh0)
-                q = (((x >> sh) & M64) ^ ml16) * ((x >> (sh + 64)) ^ mh16)
-                acc = (n * PRIME64_1 + ((p & M64) ^ (p >> 64)) + ((q & M64) ^ (q >> 64))) & M64
-            acc ^= acc >> 37
-            acc = (acc * PRIME_MX1) & M64
-            hv = acc ^ (acc >> 32)
-        elif 4 <= n <= 8:
-            hv = (from_bytes(kb[n - 4:], "little") + (from_bytes(kb[:4], "little") << 32)) ^ flip48
-            hv ^= ((hv << 49) | (hv >> 15)) & M64 ^ ((hv << 24) | (hv >> 40)) & M64
-            hv = (hv * PRIME_MX2) & M64
-            hv ^= (hv >> 35) + n
-            hv = (hv * PRIME_MX2) & M64
-            hv ^= hv >> 28
-        else:
-            hv = hasher(kb)
-        i = (hv * home_slots) >> 64
-        tag = hv >> bits
-        end = i + probe_limit
-        if end > slot_count:
-            end = slot_count
-        while i < end:
-            sl = slots[i]
-            if not sl:
-                return default
-            t = sl >> bits
-            if t == tag:
-                o = sl & mask
-                if o < data_offset or o >= file_length:
-                    raise record_error(o)
-                kl = buf[o]
-                if kl < 0x80 and o + 1 < file_length and buf[o + 1] < 0x80:
-                    vl = buf[o + 1]
-                    q = o + 2
-                else:
-                    kl, q = read_varint(buf, o, file_length, o)
-                    vl, q = read_varint(buf, q, file_length, o)
-                if q + kl + vl > file_length:
-                    raise record_error(o, q - o + kl + vl)
-                if kl == n and buf[q: q + kl] == kb:
-                    q += kl
-                    return buf[q: q + vl].decode("utf-8", "replace")
-            elif t > tag:
-                return default
-            i += 1
-        return default
-
-    def find_offset(kb: bytes) -> int:
-        """Offset of the record holding ``kb``, or 0 when absent (for ranks)."""
-        hv = key_hash(kb, len(kb))
-        i = (hv * home_slots) >> 64
-        tag = hv >> bits
-        end = min(i + probe_limit, slot_count)
-        while i < end:
-            sl = slots[i]
-            if not sl or sl >> bits > tag:
-                return 0
-            if sl >> bits == tag:
-                o = sl & mask
-                k, _ = read_record(o)
-                if k == kb:
-                    return o
-            i += 1
-        return 0
+    get, find, find_offset = _lookup_factory(
+        buf, lay.slots, h.home_slots, h.offset_bits, (1 << h.offset_bits) - 1, h.slot_count,
+        h.max_probe + 1, data_offset, file_length, hasher, flip1,
+        ((_r64(s, 40) ^ _r64(s, 48)) - seed) & M64,
+        int.from_bytes(flip1.to_bytes(8, "little"), "big"),
+        (_r64(s, 0) + seed) & M64, (_r64(s, 8) - seed) & M64,
+        (_r64(s, 16) + seed) & M64, (_r64(s, 24) - seed) & M64,
+        ((_r64(s, 8) ^ _r64(s, 16)) - (seed ^ (_bswap32(seed & M32) << 32))) & M64,
+        record_error)
 
     def read_record(o: int) -> Tuple[bytes, bytes]:
         """Key and value bytes of the record at ``o``, every bound checked."""
@@ -289,7 +265,7 @@ def _make_lookups(lay: _Layout):
             raise record_error(o, q - o + kl + vl)
         return q + kl + vl
 
-    return get, find, find_offset, read_record, record_end, key_hash
+    return get, find, find_offset, read_record, record_end, hasher
 
 
 class SharedMap:
