@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Shmap.Format;
+using Shmap.Platform;
 using static Shmap.Format.SnapshotLayout;
 
 namespace Shmap.Building;

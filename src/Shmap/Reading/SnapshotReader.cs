@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Shmap.Format;
+using Shmap.Platform;
 using static Shmap.Format.SnapshotLayout;
 
 namespace Shmap.Reading;

@@ -1,3 +1,5 @@
+using Shmap.Platform;
+
 namespace Shmap.Reading;
 
 /// <summary>

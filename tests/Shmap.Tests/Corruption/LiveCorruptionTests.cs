@@ -1,3 +1,5 @@
+using Shmap.Store;
+
 namespace Shmap.Tests.Corruption;
 
 /// <summary>A follower that finds a damaged newest snapshot keeps serving the last good one, then moves on.</summary>

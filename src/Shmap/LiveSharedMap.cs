@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using Shmap.Reading;
+using Shmap.Store;
 
 namespace Shmap;
 

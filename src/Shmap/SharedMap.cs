@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Shmap.Building;
 using Shmap.Format;
 using Shmap.Reading;
+using Shmap.Store;
 
 namespace Shmap;
 
@@ -56,7 +57,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
                 control = ControlFile.TryOpenForReading(name);
                 if (control is null)
                 {
-                    return File.Exists(name.SnapshotPath);
+                    return SnapshotFiles.Exists(name);
                 }
 
                 if (Interlocked.CompareExchange(ref _control, control, null) is { } raced)
@@ -124,7 +125,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         string path = shared.SnapshotPath;
         try
         {
-            return new SharedMap(OpenReader(path), shared, path);
+            return OpenByPath(shared);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -162,8 +163,10 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>
     /// Publishes a snapshot file (for example one written by <see cref="SharedMapBuilder.WriteTo"/>
-    /// on another machine) under <paramref name="name"/> as its next version, after checking all of
-    /// it with <see cref="Verify"/>. An invalid file changes nothing.
+    /// on another machine) under <paramref name="name"/> as its next version. The file is copied
+    /// into a private temporary file first and the copy is checked with <see cref="Verify"/>
+    /// before it is renamed into place, so what is published is what was verified, even if the
+    /// source changes meanwhile. An invalid file changes nothing.
     /// </summary>
     /// <returns>The version published.</returns>
     /// <exception cref="SnapshotFormatException">The file is not a valid snapshot; the name is untouched.</exception>
@@ -171,10 +174,44 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static unsafe long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
     {
         SharedName shared = SharedName.Create(name, options);
-        using SharedMap source = OpenFile(snapshotFile);
-        source.Verify();
-        SnapshotReader reader = source.Reader;
-        return Publisher.Publish(shared, options ?? SharedMapOptions.Default, force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew, reader.Header.FileLength, reader.CopyTo);
+        ArgumentException.ThrowIfNullOrEmpty(snapshotFile);
+        using var source = new FileStream(snapshotFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        long length = source.Length;
+
+        // Fail early (nothing locked, nothing written) when the header is already wrong.
+        Span<byte> header = stackalloc byte[SnapshotLayout.HeaderSize];
+        int headerBytes = RandomAccess.Read(source.SafeFileHandle, header, 0);
+        _ = SnapshotHeader.Parse(header[..headerBytes], length);
+        return Publisher.Publish(
+            shared,
+            shared.Options,
+            force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew,
+            length,
+            (destination, version, publishedAt) => CopyAndStamp(source, destination, length, version, publishedAt),
+            static copy =>
+            {
+                using var reader = new SnapshotReader(SnapshotMemory.MapFile(copy));
+                reader.Verify();
+            });
+    }
+
+    /// <summary>Copies the source file into the temporary file's mapping by reads (never through a shared mapping of the source), then stamps it.</summary>
+    private static unsafe void CopyAndStamp(FileStream source, byte* destination, long length, long version, long publishedAt)
+    {
+        long done = 0;
+        while (done < length)
+        {
+            int chunk = (int)Math.Min(length - done, 1 << 30);
+            int read = RandomAccess.Read(source.SafeFileHandle, new Span<byte>(destination + done, chunk), done);
+            if (read == 0)
+            {
+                throw new SnapshotFormatException("file_length", SnapshotLayout.FileLengthOffset, $"{length} bytes", $"the source file shrank to {done} bytes while it was copied");
+            }
+
+            done += read;
+        }
+
+        SnapshotHeader.Stamp(new Span<byte>(destination, SnapshotLayout.HeaderSize), version, publishedAt);
     }
 
     /// <summary>
@@ -185,7 +222,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(SharedName.Create(name, options));
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
-    public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
+    public static bool Exists(string name, SharedMapOptions? options = null) => SnapshotFiles.Exists(SharedName.Create(name, options));
 
     /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
     public string? Get(string key)
@@ -439,12 +476,16 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         return reader is not null && reader.TryAddReference() ? new SharedMap(reader, _sharedName, Path) : null;
     }
 
-    internal static SharedMap OpenByPath(SharedName name, VersionRanges? ranges = null) => new(OpenReader(name.SnapshotPath, ranges), name, name.SnapshotPath);
+    internal static SharedMap OpenByPath(SharedName name, VersionRanges? ranges = null)
+    {
+        FileStream file = SnapshotFiles.OpenSnapshot(name);
+        return new(new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file)), name, name.SnapshotPath);
+    }
 
-    private static SnapshotReader OpenReader(string path, VersionRanges? ranges = null)
+    private static SnapshotReader OpenReader(string path)
     {
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        return new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
+        return new SnapshotReader(SnapshotMemory.MapFile(file));
     }
 
     private static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)

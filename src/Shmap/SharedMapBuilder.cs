@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Shmap.Building;
 using Shmap.Format;
+using Shmap.Store;
 
 namespace Shmap;
 

@@ -1,4 +1,4 @@
-namespace Shmap;
+namespace Shmap.Format;
 
 /// <summary>Tuning numbers, each with where it came from.</summary>
 internal static class Constants

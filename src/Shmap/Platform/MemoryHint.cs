@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace Shmap;
+namespace Shmap.Platform;
 
 /// <summary>Software prefetches, for loops that know which memory they touch next.</summary>
 internal static unsafe class MemoryHint
