@@ -10,6 +10,7 @@ the file length; seed 0; both checksums XXH3-64 with seed 0.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import struct
@@ -21,7 +22,7 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _format as F
 from ._control import ControlWriter, WriteLock
-from ._store import Names, ensure_directory, is_temp_of, open_checked
+from ._store import Names, directory_mode_for, is_temp_of, open_directory, open_in
 from ._xxh3 import make_key_hasher, xxh3_64
 from .errors import ExistsError, FormatError, ShmapError, StoreError, VersionError
 
@@ -128,58 +129,57 @@ def _check_mode(mode: int) -> int:
     return mode
 
 
-def _current_version(names: Names) -> Tuple[int, Optional[str]]:
-    """publish_version of the existing N.shmap: -1 when there is none, 0 when it is unreadable."""
+def _current_version(names: Names, dir_fd: int) -> int:
+    """publish_version of the existing N.shmap: -1 when there is none, 0 when it does not validate.
+    A file that fails the file checks (a link, a FIFO, a foreign owner...) fails the publish."""
     try:
-        fd = open_checked(names, names.snapshot)
+        fd = open_in(names, dir_fd, names.snapshot_file)
     except FileNotFoundError:
-        return -1, None
-    except (StoreError, OSError):
-        return 0, None  # unsafe or unreadable: replaced like any damaged file (rename replaces the entry)
+        return -1
     try:
         size = os.fstat(fd).st_size
-        head = os.pread(fd, F.HEADER_SIZE, 0)
-        return F.parse_header(head, size).publish_version, names.snapshot
-    except (FormatError, VersionError, ShmapError, OSError):
-        return 0, None
+        return F.parse_header(os.pread(fd, F.HEADER_SIZE, 0), size).publish_version
+    except (FormatError, VersionError):
+        return 0  # a damaged file is replaced like any other; numbering continues from the control file
     finally:
         os.close(fd)
 
 
-def _remove_stale_temps(names: Names) -> None:
+def _remove_stale_temps(names: Names, dir_fd: int) -> None:
     """Temp files of this name left by a killed publisher: publishers hold N.wlock while theirs
     exists, so under the lock every one found is stale."""
-    try:
-        entries = os.listdir(names.directory)
-    except OSError:
-        return
-    for file_name in entries:
+    for file_name in os.listdir(dir_fd):
         if is_temp_of(names.name, file_name):
             try:
-                os.unlink(os.path.join(names.directory, file_name))
+                os.unlink(file_name, dir_fd=dir_fd)
             except FileNotFoundError:
                 pass
 
 
-def _write_temp(names: Names, mode: int, header: bytes, body: bytes) -> str:
-    temp = names.new_temp()
-    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, mode)
+def _write_temp(names: Names, dir_fd: int, mode: int, header: bytes, body: bytes) -> str:
+    """Writes the snapshot to a fresh temp file, created exclusively and owner-only while written,
+    given its final mode (fchmod: exact, whatever the umask) just before the rename."""
+    temp = names.new_temp_file()
+    fd = open_in(names, dir_fd, temp, write=True, create=True, exclusive=True, mode=0o600)
     try:
         try:
-            os.fchmod(fd, mode)  # the umask may have narrowed the mode: set it exactly
             total = len(header) + len(body)
             try:
                 os.posix_fallocate(fd, 0, total)  # a full tmpfs fails here, not half-way
-            except (AttributeError, OSError) as e:
-                if isinstance(e, OSError) and e.errno not in (95, 22):  # EOPNOTSUPP, EINVAL
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise OSError(errno.ENOSPC, f"No space left to write the {total}-byte snapshot "
+                                  f"'{os.path.join(names.directory, temp)}' (tmpfs full?); nothing was published.") from None
+                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                     raise
             _write_all(fd, header, 0)
             _write_all(fd, body, len(header))
+            os.fchmod(fd, mode)
         finally:
             os.close(fd)
     except BaseException:
         try:
-            os.unlink(temp)
+            os.unlink(temp, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         raise
@@ -193,51 +193,63 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
         done += os.pwrite(fd, view[done: done + (1 << 24)], offset + done)
 
 
+def _impossible(what: str, value: int, names: Names) -> StoreError:
+    return StoreError(
+        f"{what} of shared map '{names.name}' claims version {value}, which no publisher could have reached "
+        f"(the limit is 2^48); refusing to continue from it: delete the name's files ({names.control}, "
+        f"{names.snapshot}) to start again at version 1.")
+
+
 def publish_bytes(names: Names, header_for, file_mode: int = 0o600, create_new: bool = False,
                   lock_timeout: float = 5.0, body: bytes = b"") -> int:
     """The publishing protocol (FORMAT.md "Publishing protocol" with store protocol v2):
     ``header_for(version, published_at)`` gives the header bytes to write before ``body``."""
     mode = _check_mode(file_mode)
-    ensure_directory(names, mode)
-    lock = WriteLock(names, lock_timeout)
+    dir_fd = open_directory(names, directory_mode_for(mode))
     try:
-        control = ControlWriter(names, mode)
+        lock = WriteLock(names, dir_fd, lock_timeout)
         try:
-            _remove_stale_temps(names)
-            current, _ = _current_version(names)
-            if create_new and current >= 0:
-                raise ExistsError(names.name, names.snapshot)
-            hinted = control.version
-            if hinted > MAX_SANE_VERSION:
-                raise StoreError(
-                    f"The control file {names.control} says shared map '{names.name}' is at version {hinted}, "
-                    f"which no publisher can have reached (limit 2^48); delete the name's files "
-                    f"({names.snapshot}, {names.control}, {names.write_lock}) to start again.")
-            if current > MAX_SANE_VERSION:
-                raise StoreError(
-                    f"The snapshot {names.snapshot} of shared map '{names.name}' has version {current}, "
-                    f"which no publisher can have reached (limit 2^48); delete the name's files "
-                    f"({names.snapshot}, {names.control}, {names.write_lock}) to start again.")
-            version = max(current, hinted, 0) + 1
-            now = int(time.time() * 1000)
-            temp = _write_temp(names, mode, header_for(version, now), body)
+            control = ControlWriter(names, dir_fd, mode)
             try:
-                control.begin_change()
-                os.rename(temp, names.snapshot)
-            except BaseException:
+                _remove_stale_temps(names, dir_fd)
+                current = _current_version(names, dir_fd)
+                if create_new and current >= 0:
+                    raise ExistsError(names.name, names.snapshot)
+                hinted = control.version
+                if hinted > MAX_SANE_VERSION:
+                    raise _impossible(f"The control file {names.control}", hinted, names)
+                if current > MAX_SANE_VERSION:
+                    raise _impossible(f"The snapshot {names.snapshot}", current, names)
+                version = max(current, hinted, 0) + 1
+                now = int(time.time() * 1000)
+                temp = _write_temp(names, dir_fd, mode, header_for(version, now), body)
                 try:
-                    os.unlink(temp)
-                except FileNotFoundError:
-                    pass
-                control.end_change()  # followers look once more
-                raise
-            control.record_publish(version, now)
-            control.touch()
-            return version
+                    control.begin_change()
+                    os.rename(temp, names.snapshot_file, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                except BaseException:
+                    try:
+                        os.unlink(temp, dir_fd=dir_fd)
+                    except FileNotFoundError:
+                        pass
+                    control.end_change()  # no-op unless the rename itself failed: followers look once more
+                    raise
+                control.record_publish(version, now)
+                control.touch()
+                return version
+            finally:
+                control.close()
         finally:
-            control.close()
+            lock.close()
     finally:
-        lock.close()
+        os.close(dir_fd)
+
+
+def _exists_in(dir_fd: int, file_name: str) -> bool:
+    try:
+        os.stat(file_name, dir_fd=dir_fd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def delete(name: str, directory: Optional[str] = None, trusted_owners=(), lock_timeout: float = 5.0) -> bool:
@@ -245,30 +257,33 @@ def delete(name: str, directory: Optional[str] = None, trusted_owners=(), lock_t
     Maps already open keep working; new opens fail until it is published again. ``N.lock`` stays,
     so version numbers keep rising. Returns whether there was a map to remove."""
     names = Names(name, directory, trusted_owners)
-    from ._store import check_directory
-    if not check_directory(names):
+    dir_fd = open_directory(names)
+    if dir_fd is None:
         return False
-    if not os.path.lexists(names.control) and not os.path.lexists(names.snapshot):
-        return False
-    lock = WriteLock(names, lock_timeout)
     try:
-        control = ControlWriter(names, 0o600)
+        if not _exists_in(dir_fd, names.control_file) and not _exists_in(dir_fd, names.snapshot_file):
+            return False
+        lock = WriteLock(names, dir_fd, lock_timeout)
         try:
-            if not os.path.lexists(names.snapshot):
-                return False
-            control.begin_change()
+            control = ControlWriter(names, dir_fd, 0o600)
             try:
-                os.unlink(names.snapshot)
-            except FileNotFoundError:
-                control.end_change()
-                return False
-            control.record_delete()
-            control.touch()
-            return True
+                if not _exists_in(dir_fd, names.snapshot_file):
+                    return False
+                control.begin_change()
+                try:
+                    os.unlink(names.snapshot_file, dir_fd=dir_fd)
+                except FileNotFoundError:
+                    control.end_change()
+                    return False
+                control.record_delete()
+                control.touch()
+                return True
+            finally:
+                control.close()
         finally:
-            control.close()
+            lock.close()
     finally:
-        lock.close()
+        os.close(dir_fd)
 
 
 class Builder:

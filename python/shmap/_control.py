@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Optional, Tuple
 
-from ._store import Names, open_checked
+from ._store import Names, open_directory, open_in
 from .errors import StoreError
 
 SIZE = 64
@@ -50,11 +50,17 @@ class ControlView:
 
     @classmethod
     def try_open(cls, names: Names) -> Optional["ControlView"]:
-        """Maps an existing control file read-only; None when there is none (or it is too short)."""
+        """Maps an existing control file read-only; None when there is none (or it is too short).
+        Raises ``StoreError`` when the directory or the file is unsafe."""
+        dir_fd = open_directory(names)
+        if dir_fd is None:
+            return None
         try:
-            fd = open_checked(names, names.control)
+            fd = open_in(names, dir_fd, names.control_file)
         except FileNotFoundError:
             return None
+        finally:
+            os.close(dir_fd)
         try:
             if os.fstat(fd).st_size < SIZE:
                 return None
@@ -83,7 +89,13 @@ def probe_abandoned(names: Names) -> bool:
     released at once. False when a publisher holds it, or when the lock file cannot be opened
     (missing, another user's): then nobody can tell, and the change is taken as still under way."""
     try:
-        fd = open_checked(names, names.write_lock)
+        dir_fd = open_directory(names)
+        if dir_fd is None:
+            return False
+        try:
+            fd = open_in(names, dir_fd, names.write_lock_file)
+        finally:
+            os.close(dir_fd)
     except (OSError, StoreError):
         return False
     try:
@@ -121,8 +133,8 @@ def lock_holder(path_fd: int) -> Optional[int]:
 class WriteLock:
     """``N.wlock`` held exclusively (mode 0600, empty) for the duration of a publish or delete."""
 
-    def __init__(self, names: Names, timeout: float = 5.0) -> None:
-        self.fd = open_checked(names, names.write_lock, write=True, create=True, mode=0o600)
+    def __init__(self, names: Names, dir_fd: int, timeout: float = 5.0) -> None:
+        self.fd = open_in(names, dir_fd, names.write_lock_file, write=True, create=True, mode=0o600)
         try:
             deadline = time.monotonic() + timeout
             pause = 0.001
@@ -157,18 +169,23 @@ class WriteLock:
 class ControlWriter:
     """``N.lock`` opened read-write by a publisher that holds ``N.wlock``."""
 
-    def __init__(self, names: Names, mode: int) -> None:
+    def __init__(self, names: Names, dir_fd: int, mode: int) -> None:
         if not _NATIVE_OK:  # pragma: no cover
             raise StoreError("shmap's publisher needs a little-endian host (the control words are written natively).")
-        self.fd = open_checked(names, names.control, write=True, create=True, mode=mode)
+        self.fd = open_in(names, dir_fd, names.control_file, write=True, create=True, mode=mode)
         try:
             st = os.fstat(self.fd)
-            intact = st.st_size == SIZE and os.pread(self.fd, 8, 0) == MAGIC
-            if not intact:
-                # New (or damaged): lay it out afresh. Under the lock nobody else writes it.
+            old = os.pread(self.fd, SIZE, 0) if st.st_size == SIZE else b""
+            intact = len(old) == SIZE and old[:8] == MAGIC
+            if not intact or int.from_bytes(old[8:12], "little") != FORMAT:
+                # New, damaged, or of the format before the publishers' lock: lay it out afresh,
+                # keeping an intact version word so numbering continues. Under the lock nobody
+                # else writes it.
                 fresh = bytearray(SIZE)
                 fresh[0:8] = MAGIC
                 fresh[8:12] = FORMAT.to_bytes(4, "little")
+                if intact:
+                    fresh[24:32] = old[24:32]
                 os.ftruncate(self.fd, SIZE)
                 os.pwrite(self.fd, bytes(fresh), 0)
             self._mm = mmap.mmap(self.fd, SIZE, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)

@@ -13,7 +13,7 @@ from typing import Iterator, Optional, Tuple
 
 from ._control import ControlView, probe_abandoned
 from ._reader import SharedMap
-from ._store import Names, check_directory
+from ._store import Names
 from .errors import NotFoundError, ShmapError
 
 _CONTROL_RETRY = 0.1  # seconds between attempts to map a control file that is not there yet
@@ -95,13 +95,11 @@ class Follower:
         self._inotify_failed = not notifications
         self._next_control_attempt = 0.0
         self._deleted = False
-        if not check_directory(names):
-            raise NotFoundError(name, names.snapshot)
         # The sequence is read before the snapshot is opened: a publish in between is seen at the first call.
         self._control = ControlView.try_open(names)
         self._seen = (self._control.sequence() if self._control else 0) & ~1
         try:
-            self._current: Optional[SharedMap] = SharedMap._open_path(names, names.snapshot, True)
+            self._current: Optional[SharedMap] = SharedMap._open_named(names)
         except FileNotFoundError:
             if self._control:
                 self._control.close()
@@ -150,7 +148,7 @@ class Follower:
     def _switch_to_newest(self) -> None:
         names = self._names
         try:
-            nxt = SharedMap._open_path(names, names.snapshot, True)
+            nxt = SharedMap._open_named(names)
         except FileNotFoundError:
             self._deleted = True
             return

@@ -16,7 +16,7 @@ from typing import Iterator, Optional, Tuple, Union
 
 from . import _format as F
 from ._control import ControlView
-from ._store import Names, check_directory, open_checked
+from ._store import Names, open_directory, open_in
 from ._xxh3 import M64, PRIME64_1, PRIME_MX1, PRIME_MX2, K_SECRET, make_key_hasher, xxh3_64, _r64, _bswap32
 from .errors import FormatError, NotFoundError
 
@@ -294,15 +294,13 @@ class SharedMap:
     # ----- opening -----
 
     @classmethod
-    def _open_path(cls, names: Optional[Names], path: str, checked: bool) -> "SharedMap":
-        fd = open_checked(names, path) if checked and names is not None else os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    def _from_fd(cls, fd: int, names: Optional[Names], path: str) -> "SharedMap":
+        """Maps the snapshot open on ``fd`` (closed here) read-only and checks its header."""
         try:
             size = os.fstat(fd).st_size
             if size < F.HEADER_SIZE:
                 # mmap cannot map an empty file; the header check reports the length.
-                data = os.pread(fd, F.HEADER_SIZE, 0)
-                F.parse_header(data, size)
-                raise AssertionError("unreachable")  # pragma: no cover
+                F.parse_header(os.pread(fd, F.HEADER_SIZE, 0), size)
             mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         finally:
             os.close(fd)
@@ -313,23 +311,34 @@ class SharedMap:
             raise
 
     @classmethod
+    def _open_named(cls, names: Names) -> "SharedMap":
+        """Opens ``N.shmap`` through the checked directory; ``FileNotFoundError`` when either is missing."""
+        dir_fd = open_directory(names)
+        if dir_fd is None:
+            raise FileNotFoundError(names.directory)
+        try:
+            fd = open_in(names, dir_fd, names.snapshot_file)
+        finally:
+            os.close(dir_fd)
+        return cls._from_fd(fd, names, names.snapshot)
+
+    @classmethod
     def open(cls, name: str, directory: Optional[str] = None, trusted_owners=()) -> "SharedMap":
         """Opens the map published under ``name``: maps ``N.shmap`` read-only and checks its header
         (O(1) in its size). Raises :class:`NotFoundError` when nothing is published,
         :class:`FormatError` when the file is not a valid snapshot, ``ValueError`` for a bad name,
         :class:`StoreError` when the directory or file is unsafe."""
         names = Names(name, directory, trusted_owners)
-        if not check_directory(names):
-            raise NotFoundError(name, names.snapshot)
         try:
-            return cls._open_path(names, names.snapshot, True)
+            return cls._open_named(names)
         except FileNotFoundError:
             raise NotFoundError(name, names.snapshot) from None
 
     @classmethod
     def open_file(cls, path: Union[str, os.PathLike]) -> "SharedMap":
         """Opens a snapshot file (for example one written by :meth:`Builder.write_to`), mapping it read-only."""
-        return cls._open_path(None, os.path.abspath(os.fspath(path)), False)
+        path = os.path.abspath(os.fspath(path))
+        return cls._from_fd(os.open(path, os.O_RDONLY | os.O_CLOEXEC), None, path)
 
     @classmethod
     def load(cls, data) -> "SharedMap":

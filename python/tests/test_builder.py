@@ -224,6 +224,26 @@ class PublishTests(TempDirTest):
         with open(os.path.join(self.dir, "ctl.lock"), "rb") as f:
             self.assertEqual(f.read(8), b"SHMAPCTL")
 
+    def test_format_1_control_file_is_laid_out_afresh_keeping_the_version(self):
+        b = shmap.Builder({"a": "1"})
+        b.publish("f1")
+        b.publish("f1")
+        path = os.path.join(self.dir, "f1.lock")
+        with open(path, "r+b") as f:
+            f.seek(8)
+            f.write((1).to_bytes(4, "little"))
+        os.unlink(os.path.join(self.dir, "f1.shmap"))
+        self.assertEqual(b.publish("f1"), 3)
+        with open(path, "rb") as f:
+            self.assertEqual(int.from_bytes(f.read(12)[8:], "little"), 2)
+
+    def test_unsafe_snapshot_file_fails_the_publish(self):
+        b = shmap.Builder({"a": "1"})
+        b.publish("unsafe")
+        os.chmod(os.path.join(self.dir, "unsafe.shmap"), 0o620)
+        with self.assertRaises(shmap.StoreError):
+            b.publish("unsafe")
+
     def test_odd_sequence_left_by_a_dead_publisher_is_settled(self):
         b = shmap.Builder({"a": "1"})
         b.publish("odd")

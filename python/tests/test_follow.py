@@ -69,7 +69,8 @@ class FollowTests(TempDirTest):
             # the publisher renames a new version in place while the word stays odd
             tmp = shmap.Builder({"k": "2"})
             tmp.write_to(os.path.join(self.dir, "other.bin"))
-            data = bytearray(open(os.path.join(self.dir, "other.bin"), "rb").read())
+            with open(os.path.join(self.dir, "other.bin"), "rb") as src:
+                data = bytearray(src.read())
             from shmap import _format as F
             h = shmap.load(bytes(data)).header
             data[:128] = F.write_header(h._replace(publish_version=2, published_at=1))

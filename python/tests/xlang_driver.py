@@ -78,6 +78,16 @@ def main(argv) -> int:
             b = shmap.Builder({"writer": "python", "i": str(i), "check": f"python:{i}"})
             versions.append(b.publish(argv[2], argv[3]))
         out(versions)
+    elif cmd == "names":  # names: the BMP code points c (surrogates aside) for which "a" + c + "b" is refused
+        refused = []
+        for c in range(0x10000):
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            try:
+                shmap.validate_name("a" + chr(c) + "b")
+            except ValueError:
+                refused.append(c)
+        out(refused)
     elif cmd == "outcomes":  # outcomes FILE...: for each file, 'ok' or the error's field
         results = []
         for path in argv[2:]:

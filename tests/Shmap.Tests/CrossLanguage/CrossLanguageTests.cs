@@ -77,6 +77,32 @@ public class CrossLanguageTests(ITestOutputHelper output)
         Assert.True(checkedLines > 1300, $"only {checkedLines} vectors");
     }
 
+    [Fact]
+    public void NameRules_EveryBmpCharacter_SameVerdictInBothLanguages()
+    {
+        using var dir = new PrivateDirectory();
+        var refused = new List<int>();
+        for (int c = 0; c < 0x10000; c++)
+        {
+            if (c is >= 0xD800 and <= 0xDFFF)
+            {
+                continue;
+            }
+
+            try
+            {
+                _ = SharedMap.Exists("a" + (char)c + "b", dir.Options);
+            }
+            catch (ArgumentException)
+            {
+                refused.Add(c);
+            }
+        }
+
+        int[] python = JsonSerializer.Deserialize<int[]>(Python.Drive(dir.Path, null, "names"))!;
+        Assert.Equal(refused, python);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
