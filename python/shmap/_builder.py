@@ -17,7 +17,8 @@ import struct
 import sys
 import time
 from array import array
-from itertools import accumulate
+from itertools import accumulate, chain
+from operator import add
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _format as F
@@ -33,13 +34,23 @@ MAX_SANE_VERSION = 1 << 48
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
-_SMALL = [bytes((i,)) for i in range(128)]
+_HEADS: Dict[int, bytes] = {}
 
 
-def _varint(n: int) -> bytes:
-    if n < 0x80:
-        return _SMALL[n]
-    return F.encode_varint(n)
+def _record_head(key_length: int, value_length: int) -> bytes:
+    """LEB128(key_length) LEB128(value_length), shared per pair when both are under 128."""
+    if key_length < 0x80 and value_length < 0x80:
+        pair = (key_length << 7) | value_length
+        head = _HEADS.get(pair)
+        if head is None:
+            head = _HEADS[pair] = bytes((key_length, value_length))
+        return head
+    return F.encode_varint(key_length) + F.encode_varint(value_length)
+
+
+def _record_ends(heads: List[int], keys: List[bytes], values: List[bytes]):
+    """Record lengths (head + key + value), for the running sum of offsets."""
+    return map(add, map(add, heads, map(len, keys)), map(len, values))
 
 
 def _encode(text: str, what: str) -> bytes:
@@ -85,29 +96,32 @@ class _Plan:
                 max_probe = pos - home
             nxt = pos + 1
         slot_count = max(home_slots, nxt)
-        # Records: LEB128(key length) LEB128(value length) key value.
-        varint = _varint
-        lengths = [len(k) + len(v) + (1 if len(k) < 0x80 else F.varint_length(len(k)))
-                   + (1 if len(v) < 0x80 else F.varint_length(len(v))) for k, v in zip(keys, values)]
-        data_length = sum(lengths)
+        # Records: LEB128(key length) LEB128(value length) key value. The two length bytes of
+        # short records are shared bytes objects (one per length pair), so the data section is one
+        # join over (lengths, key, value) triples.
+        heads = list(map(_record_head, map(len, keys), map(len, values)))
+        lengths = list(map(len, heads))
+        data_length = sum(lengths) + sum(map(len, keys)) + sum(map(len, values))
         narrow = F.HEADER_SIZE + slot_count * F.SLOT_SIZE + n * 4 + data_length
         index_width = 4 if narrow <= (1 << 32) else 8
         index_offset = F.HEADER_SIZE + slot_count * F.SLOT_SIZE
         data_offset = index_offset + n * index_width
         file_length = data_offset + data_length
         bits = F.offset_bits_for(file_length)
-        offsets = list(accumulate(lengths[:-1], initial=data_offset)) if n else []
+        tag_mask = ((1 << 64) - 1) ^ ((1 << bits) - 1)
+        offsets = list(accumulate(_record_ends(lengths, keys, values), initial=data_offset))[:-1]
         slots = array("Q", bytes(8 * slot_count))
-        for i in range(n):
-            slots[positions[i]] = ((hashes[i] >> bits) << bits) | offsets[i]
+        for i, pos in enumerate(positions):
+            slots[pos] = (hashes[i] & tag_mask) | offsets[i]
         index = array("I" if index_width == 4 else "Q", offsets)
         if sys.byteorder != "little":  # pragma: no cover
             slots.byteswap()
             index.byteswap()
         parts = [slots.tobytes(), index.tobytes()]
-        parts.extend(b"".join((varint(len(k)), varint(len(v)), k, v)) for k, v in zip(keys, values))
+        del slots, index
+        parts.append(b"".join(chain.from_iterable(zip(heads, keys, values))))
         body = b"".join(parts)
-        del parts, slots, index, offsets, positions, hashes
+        del parts, heads, lengths, offsets, positions, hashes
         assert len(body) == file_length - F.HEADER_SIZE
         self.body = body
         self.header = F.Header(
