@@ -24,8 +24,8 @@ Where the seed was buggy, this layer does the right thing instead:
 - A reader of a name that was rewritten stayed on its private, detached copy forever; here
   :func:`shmap.follow` gives a reader that switches to each new version (``sharedmap`` keeps the
   seed's one-version semantics).
-- The seed raised on a missing key from ``get``; shmap's ``get`` returns None for a missing key
-  (``sharedmap.get`` keeps that), ``m[key]`` raises ``KeyError``.
+- ``get`` of a missing key returns None here (the seed's README does not say what it did);
+  ``m[key]`` raises ``KeyError``.
 
 Names are used as file names in the shmap directory (``$SHMAP_DIR``, else
 ``$XDG_RUNTIME_DIR/shmap``, else ``/dev/shm/shmap-<uid>``): any string of 1-200 UTF-8 bytes without
