@@ -88,10 +88,10 @@ class _Words:  # pragma: no cover - big-endian hosts only
 # quarter of the hash's own arithmetic in CPython), so it is kept here once, as text.
 _HASH = """
     if 16 < n <= 32:
-        x = from_bytes(kb, "little")
-        sh = SH17[n]
-        p = ((x & M64) ^ ml0) * (((x >> 64) & M64) ^ mh0)
-        q = (((x >> sh) & M64) ^ ml16) * ((x >> (sh + 64)) ^ mh16)
+        w0, w1 = U2(kb)
+        w2, w3 = U2(kb, n - 16)
+        p = (w0 ^ ml0) * (w1 ^ mh0)
+        q = (w2 ^ ml16) * (w3 ^ mh16)
         acc = (NP1[n] + ((p & M64) ^ (p >> 64)) + ((q & M64) ^ (q >> 64))) & M64
         acc ^= acc >> 37
         acc = (acc * MX1) & M64
@@ -122,7 +122,8 @@ _HASH = """
 
 # The probe of FORMAT.md "Lookup": from the home slot, at most max_probe + 1 slots, stopping at an
 # empty slot or a larger tag; a tag match reads the record (bounds checked: IndexError from a
-# record offset or length byte past the end becomes the format error) and compares the key.
+# record offset or length byte past the end becomes the format error) and compares the key. An
+# empty slot (0) has tag 0, so it is told apart only where the tags compare equal or smaller.
 # On a hit it runs ``FOUND`` with the value at buf[vs:ve]; on a miss ``MISSING``.
 _PROBE = """
     i = (hv * home_slots) >> 64
@@ -133,27 +134,27 @@ _PROBE = """
     try:
         while i < end:
             sl = slots[i]
-            if not sl:
-                break
             t = sl >> bits
             if t == tag:
+                if not sl:
+                    break
                 o = sl & mask
                 if o < data_offset:
                     raise record_error(o)
                 kl = buf[o]
                 vl = buf[o + 1]
                 if (kl | vl) < 0x80:
-                    vs = o + 2 + kl
+                    ks = o + 2
                 else:
-                    kl, vs = read_varint(buf, o, file_length, o)
-                    vl, vs = read_varint(buf, vs, file_length, o)
-                    vs += kl
+                    kl, ks = read_varint(buf, o, file_length, o)
+                    vl, ks = read_varint(buf, ks, file_length, o)
+                vs = ks + kl
                 ve = vs + vl
                 if ve > file_length:
                     raise record_error(o, ve - o)
-                if kl == n and buf[vs - kl: vs] == kb:
+                if buf[ks: vs] == kb:
                     FOUND
-            elif t > tag:
+            elif t > tag or not sl:
                 break
             i += 1
     except IndexError:
@@ -177,6 +178,10 @@ _TEMPLATES = {
                     except UnicodeDecodeError:  # the snapshot's bytes are not trusted
                         return v.decode("utf-8", "replace")
 """, "return default"),
+    "get_bytes": ("key, default=None", """
+    kb = key if type(key) is bytes else bytes(key)
+    n = len(kb)
+""", "return view[vs: ve]", "return default"),
     "find": ("kb", """
     n = len(kb)
 """, "return (vs << 32) | vl", "return -1"),
@@ -189,7 +194,7 @@ _TEMPLATES = {
 _FACTORY_ARGS = (
     "buf", "slots", "home_slots", "bits", "mask", "slot_count", "probe_limit", "data_offset",
     "file_length", "hasher", "flip1", "flip2", "flip1_swapped", "ml0", "mh0", "ml16", "mh16",
-    "flip48", "record_error",
+    "flip48", "record_error", "view",
 )
 
 
@@ -212,6 +217,7 @@ _lookup_globals = {
     "from_bytes": int.from_bytes, "M64": M64, "MX1": PRIME_MX1, "MX2": PRIME_MX2,
     "NP1": [(n * PRIME64_1) for n in range(33)], "SH17": [max(n - 16, 0) << 3 for n in range(33)],
     "SH9": [max(n - 8, 0) << 3 for n in range(17)], "read_varint": _read_varint,
+    "U2": struct.Struct("<QQ").unpack_from,
 }
 exec(compile(_factory_source(), "<shmap lookups>", "exec"), _lookup_globals)  # noqa: S102 - our own text
 _lookup_factory = _lookup_globals["_lookup_factory"]
@@ -236,7 +242,7 @@ def _make_lookups(lay: _Layout):
             return FormatError("record", o, "a record offset inside the data section", "bytes that do not fit")
         return FormatError("record", o, f"a record of {found_len} bytes within the {file_length - o} bytes left", "bytes that do not fit")
 
-    get, find, find_offset = _lookup_factory(
+    get, get_bytes, find, find_offset = _lookup_factory(
         buf, lay.slots, h.home_slots, h.offset_bits, (1 << h.offset_bits) - 1, h.slot_count,
         h.max_probe + 1, data_offset, file_length, hasher, flip1,
         ((_r64(s, 40) ^ _r64(s, 48)) - seed) & M64,
@@ -244,7 +250,7 @@ def _make_lookups(lay: _Layout):
         (_r64(s, 0) + seed) & M64, (_r64(s, 8) - seed) & M64,
         (_r64(s, 16) + seed) & M64, (_r64(s, 24) - seed) & M64,
         ((_r64(s, 8) ^ _r64(s, 16)) - (seed ^ (_bswap32(seed & M32) << 32))) & M64,
-        record_error)
+        record_error, lay.view)
 
     def read_record(o: int) -> Tuple[bytes, bytes]:
         """Key and value bytes of the record at ``o``, every bound checked."""
@@ -265,7 +271,7 @@ def _make_lookups(lay: _Layout):
             raise record_error(o, q - o + kl + vl)
         return q + kl + vl
 
-    return get, find, find_offset, read_record, record_end, hasher
+    return get, get_bytes, find, find_offset, read_record, record_end, hasher
 
 
 class SharedMap:
@@ -288,7 +294,7 @@ class SharedMap:
         self._lay = _Layout(buf, header)
         self._header = header
         self._count = header.count
-        (self.get, self._find, self._find_offset, self._read_record, self._record_end,
+        (self.get, self.get_bytes, self._find, self._find_offset, self._read_record, self._record_end,
          self._key_hash) = _make_lookups(self._lay)
 
     # ----- opening -----
@@ -390,6 +396,8 @@ class SharedMap:
     # ----- lookups -----
 
     def get(self, key: str, default=None):  # replaced per instance by the fast closure
+        """The value of ``key``, or ``default`` when absent (a str with a lone surrogate is never
+        stored: ``default``)."""
         raise NotImplementedError
 
     def __getitem__(self, key: str) -> str:
@@ -403,15 +411,11 @@ class SharedMap:
             return False
         return self.get(key, _MISSING) is not _MISSING
 
-    def get_bytes(self, key: Union[bytes, bytearray, memoryview], default=None):
+    def get_bytes(self, key: Union[bytes, bytearray, memoryview], default=None):  # replaced per instance
         """The value of a UTF-8 key as a ``memoryview`` into the snapshot, no copy; ``default``
         when absent. The view stays valid while it is referenced: :meth:`close` leaves the mapping
         to the last view (release views with ``mv.release()`` to unmap at once)."""
-        packed = self._find(bytes(key) if not isinstance(key, bytes) else key)
-        if packed < 0:
-            return default
-        start = packed >> 32
-        return self._lay.view[start: start + (packed & 0xFFFFFFFF)]
+        raise NotImplementedError
 
     def contains_bytes(self, key: bytes) -> bool:
         return self._find(bytes(key)) >= 0
@@ -608,7 +612,7 @@ class SharedMap:
         def closed(*args, **kwargs):
             raise ValueError("the shared map is closed")
 
-        self.get = self._find = self._find_offset = self._read_record = self._record_end = closed  # type: ignore
+        self.get = self.get_bytes = self._find = self._find_offset = self._read_record = self._record_end = closed  # type: ignore
         lay.release()
         if self._control is not None:
             self._control.close()
