@@ -39,13 +39,14 @@ _TABLE = bytes(ALPHABET[i % len(ALPHABET)] for i in range(256))
 
 def random_texts(rnd: random.Random, count: int, lo: int, hi: int) -> list:
     """``count`` random ASCII strings of lo..hi characters (bytes mapped onto the alphabet)."""
-    lengths = [rnd.randint(lo, hi) for _ in range(count)]
-    blob = rnd.randbytes(sum(lengths)).translate(_TABLE).decode("ascii")
     out = []
-    at = 0
-    for n in lengths:
-        out.append(blob[at: at + n])
-        at += n
+    for start in range(0, count, 1 << 20):  # randbytes takes at most 2**28 bytes at a time
+        lengths = [rnd.randint(lo, hi) for _ in range(min(1 << 20, count - start))]
+        blob = rnd.randbytes(sum(lengths)).translate(_TABLE).decode("ascii")
+        at = 0
+        for n in lengths:
+            out.append(blob[at: at + n])
+            at += n
     return out
 
 
