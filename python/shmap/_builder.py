@@ -78,9 +78,10 @@ class _Plan:
 
     __slots__ = ("body", "header")
 
-    def __init__(self, keys: List[bytes], values: List[bytes]) -> None:
+    def __init__(self, keys: List[bytes], values: List[bytes], seed: int = 0) -> None:
+        # seed: writers of format 1 write 0; tests lay out other seeds to check readers use the header's.
         n = len(keys)
-        hasher = make_key_hasher(0)
+        hasher = make_key_hasher(seed)
         hashes = list(map(hasher, keys))
         home_slots = 0 if n == 0 else math.ceil(n / F.LOAD_FACTOR)
         # (hash, key order): the sort is stable and keys are already in order.
@@ -125,7 +126,7 @@ class _Plan:
         assert len(body) == file_length - F.HEADER_SIZE
         self.body = body
         self.header = F.Header(
-            file_length=file_length, count=n, seed=0, offset_bits=bits, index_width=index_width,
+            file_length=file_length, count=n, seed=seed, offset_bits=bits, index_width=index_width,
             max_probe=max_probe, home_slots=home_slots, slot_count=slot_count,
             slots_offset=F.HEADER_SIZE, index_offset=index_offset, data_offset=data_offset,
             data_length=data_length, publish_version=0, published_at=0,

@@ -54,6 +54,25 @@ class GoldenTests(unittest.TestCase):
         self.assertEqual(len(m), 10)
 
 
+class SeedTests(unittest.TestCase):
+    def test_lookups_use_the_header_seed_for_every_key_length(self):
+        from shmap._builder import _Plan
+        d = {("k" * n)[:n] if n % 2 else bytes(range(65, 65 + n % 60)).decode() * (n // 60 + 1): str(n) for n in range(0, 300)}
+        d = {k: v for k, v in d.items()}
+        keys = sorted(k.encode() for k in d)
+        for seed in (0, 1, 2**64 - 1, 0x9E3779B97F4A7C15):
+            with self.subTest(seed=seed):
+                plan = _Plan(keys, [d[k.decode()].encode() for k in keys], seed)
+                m = shmap.load(plan.header_bytes() + plan.body)
+                self.assertEqual(m.header.seed, seed)
+                for k, v in d.items():
+                    self.assertEqual(m.get(k), v, (len(k), seed))
+                    self.assertEqual(bytes(m.get_bytes(k.encode())), v.encode())
+                    self.assertEqual(m.index(k), keys.index(k.encode()))
+                self.assertIsNone(m.get("x" * 17))
+                m.verify()
+
+
 class OpenChecksTests(unittest.TestCase):
     def setUp(self):
         self.good = shmap.Builder({"a": "1", "bb": "22"}).dump()

@@ -78,6 +78,14 @@ def main(argv) -> int:
             b = shmap.Builder({"writer": "python", "i": str(i), "check": f"python:{i}"})
             versions.append(b.publish(argv[2], argv[3]))
         out(versions)
+    elif cmd == "seeded":  # seeded FILE SEED (entries on stdin): a snapshot laid out with another hash seed
+        from shmap._builder import _Plan
+        d = entries_from_stdin()
+        keys = sorted(k.encode() for k in d)
+        plan = _Plan(keys, [d[k.decode()].encode() for k in keys], int(argv[3]))
+        with open(argv[2], "wb") as f:
+            f.write(plan.header_bytes() + plan.body)
+        out("ok")
     elif cmd == "names":  # names: the BMP code points c (surrogates aside) for which "a" + c + "b" is refused
         refused = []
         for c in range(0x10000):

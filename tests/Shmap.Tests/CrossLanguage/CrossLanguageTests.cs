@@ -149,6 +149,31 @@ public class CrossLanguageTests(ITestOutputHelper output)
         loaded.Verify();
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("18446744073709551615")]
+    public void PythonSeededSnapshot_CSharpReader_HashesWithTheHeaderSeed(string seed)
+    {
+        using var dir = new PrivateDirectory();
+        SortedDictionary<string, string> model = MakeEntries(500, "seeded");
+        for (int n = 0; n <= 300; n += 7)
+        {
+            model[new string('s', n) + "|"] = n.ToString(CultureInfo.InvariantCulture);
+        }
+
+        string path = Path.Combine(dir.Path, "seeded.shmap");
+        Assert.Equal("ok", Python.Drive(dir.Path, Json(model), "seeded", path, seed));
+        using SharedMap map = SharedMap.OpenFile(path);
+        map.Verify();
+        foreach ((string key, string value) in model)
+        {
+            Assert.Equal(value, map.Get(key));
+            Assert.True(map.TryGetValue(Encoding.UTF8.GetBytes(key), out ReadOnlySpan<byte> bytes) && bytes.SequenceEqual(Encoding.UTF8.GetBytes(value)));
+        }
+
+        Assert.Null(map.Get("absent"));
+    }
+
     [Fact]
     public async Task PythonPublish_CSharpFollower_SeesNewVersion()
     {
