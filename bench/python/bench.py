@@ -177,8 +177,9 @@ def main() -> int:
     directory = tempfile.mkdtemp(prefix="shmap-pybench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     os.chmod(directory, 0o700)
     out = []
+    info = machine()  # the load average when the run starts
     try:
-        print(machine())
+        print(info)
         n = args.entries
         t = time.perf_counter()
         keys, values, misses = dataset(n)
@@ -237,7 +238,7 @@ def main() -> int:
         print(f"open {n} entries: {open_1m:.1f} µs")
 
         out.append(f"### Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-        out.append("```\n" + machine() + "\n```\n")
+        out.append("```\n" + info + "\n```\n")
         out.append(f"{n:,} entries, keys 16-24 ASCII chars, values 24-40; median of {args.rounds} rounds.\n")
         out.append("| operation | per key, median of passes | per key, 10th percentile of 100-key batches |\n|---|---:|---:|")
         for label, (ns, p10) in rows:
