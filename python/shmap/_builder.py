@@ -418,7 +418,7 @@ class Builder:
     def _plan(self) -> _Plan:
         keys = self._ordered()
         d = self._d
-        return _Plan(keys, [d[k] for k in keys])
+        return _Plan(keys, list(map(d.__getitem__, keys)))
 
     def dump(self) -> bytes:
         """The snapshot as bytes: exactly what :meth:`share` writes, with version and time 0.

@@ -11,7 +11,8 @@ per lane.
 from __future__ import annotations
 
 import struct
-from operator import mul
+from itertools import accumulate
+from operator import mul, sub
 from typing import Callable, List, Sequence, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -226,7 +227,6 @@ def _hash_long(data: Buffer, length: int, seed: int) -> int:
     acc = [PRIME32_3, PRIME64_1, PRIME64_2, PRIME64_3, PRIME64_4, PRIME32_2, PRIME64_5, PRIME32_1]
     nblocks = (length - 1) // BLOCK
     block_key = int.from_bytes(st.block_key, "little")
-    batch_bytes = BLOCK * _BATCH_BLOCKS
     b = 0
     while b < nblocks:
         # A batch of blocks: the xor and the 32x32 products of all of them in C-level passes,
@@ -242,15 +242,35 @@ def _hash_long(data: Buffer, length: int, seed: int) -> int:
         halves = struct.unpack("<%dI" % (nbytes // 4), x.to_bytes(nbytes, "little"))
         products = list(map(mul, halves[0::2], halves[1::2]))
         words = struct.unpack("<%dQ" % (nbytes // 8), chunk)
-        keys = st.scramble
-        per = BLOCK // 8  # 128 words per block
-        for k in range(n):
-            lo = k * per
-            hi = lo + per
+        # Per lane, the sums of each block's 16 stripes: running sums over the batch's lane
+        # values (C-level accumulate), differenced at block boundaries.
+        lanes = []
+        for seq in (products, words):
             for i in range(8):
-                acc[i] += sum(products[lo + i: hi: 8])
-                acc[i ^ 1] += sum(words[lo + i: hi: 8])
-            _scramble(acc, keys)
+                pre = list(accumulate(seq[i::8], initial=0))
+                lanes.append(list(map(sub, pre[16::16], pre[:-16:16])))
+        k0, k1, k2, k3, k4, k5, k6, k7 = st.scramble
+        a0, a1, a2, a3, a4, a5, a6, a7 = acc
+        # Block k: acc[i] += products of lane i + words of lane i^1, then the scramble.
+        for p0, p1, p2, p3, p4, p5, p6, p7, w0, w1, w2, w3, w4, w5, w6, w7 in zip(*lanes):
+            a0 = (a0 + p0 + w1) & M64
+            a1 = (a1 + p1 + w0) & M64
+            a2 = (a2 + p2 + w3) & M64
+            a3 = (a3 + p3 + w2) & M64
+            a4 = (a4 + p4 + w5) & M64
+            a5 = (a5 + p5 + w4) & M64
+            a6 = (a6 + p6 + w7) & M64
+            a7 = (a7 + p7 + w6) & M64
+            a0 = (((a0 ^ (a0 >> 47)) ^ k0) * PRIME32_1) & M64
+            a1 = (((a1 ^ (a1 >> 47)) ^ k1) * PRIME32_1) & M64
+            a2 = (((a2 ^ (a2 >> 47)) ^ k2) * PRIME32_1) & M64
+            a3 = (((a3 ^ (a3 >> 47)) ^ k3) * PRIME32_1) & M64
+            a4 = (((a4 ^ (a4 >> 47)) ^ k4) * PRIME32_1) & M64
+            a5 = (((a5 ^ (a5 >> 47)) ^ k5) * PRIME32_1) & M64
+            a6 = (((a6 ^ (a6 >> 47)) ^ k6) * PRIME32_1) & M64
+            a7 = (((a7 ^ (a7 >> 47)) ^ k7) * PRIME32_1) & M64
+        acc = [a0, a1, a2, a3, a4, a5, a6, a7]
+        del lanes
         b += n
         del x, halves, products, words, chunk
     # The last partial block, then the last stripe (which may overlap it).
