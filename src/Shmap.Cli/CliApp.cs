@@ -24,6 +24,12 @@ internal sealed class CliApp
             HelpName = "DIR",
             Recursive = true,
         };
+        Mode = new Option<string?>("--mode")
+        {
+            Description = "Permissions of the files a publish creates, in octal (default 600; 640 or 644 let the group or every user read).",
+            HelpName = "OCTAL",
+            Recursive = true,
+        };
         TrustOwner = new Option<int[]>("--trust-owner")
         {
             Description = "Also trust directories and files owned by this user id (repeatable), e.g. a map another user publishes for you.",
@@ -44,6 +50,7 @@ internal sealed class CliApp
             "Every process maps the same immutable snapshot read-only; publishing a new version is atomic.")
         {
             Dir,
+            Mode,
             TrustOwner,
             Verbose,
             new HelpOption(),
@@ -94,6 +101,9 @@ internal sealed class CliApp
 
     public Option<string?> Dir { get; }
 
+    /// <summary>--mode OCTAL: the file mode of what a publish creates.</summary>
+    public Option<string?> Mode { get; }
+
     /// <summary>--trust-owner UID (repeatable): owners trusted besides this user and root.</summary>
     public Option<int[]> TrustOwner { get; }
 
@@ -122,6 +132,7 @@ internal sealed class CliApp
             {
                 Directory = string.IsNullOrEmpty(dir) ? null : Path.GetFullPath(dir),
                 TrustedOwners = parseResult.GetValue(TrustOwner) ?? [],
+                FileMode = ParseMode(parseResult.GetValue(Mode)),
             },
             Verbose = parseResult.GetValue(Verbose),
             Cancellation = cancellation,
@@ -129,6 +140,27 @@ internal sealed class CliApp
     }
 
     private void Add(Command command) => Root.Subcommands.Add(command);
+
+    private static UnixFileMode ParseMode(string? octal)
+    {
+        if (string.IsNullOrEmpty(octal))
+        {
+            return UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        int mode = 0;
+        foreach (char c in octal)
+        {
+            if (c is < '0' or > '7' || mode > 0xFFF)
+            {
+                throw new CliException(ExitCodes.Usage, $"--mode {octal}: give the mode in octal, e.g. 600 or 644.");
+            }
+
+            mode = (mode * 8) + (c - '0');
+        }
+
+        return (UnixFileMode)mode;
+    }
 
     /// <summary>The default help, then an "Examples:" section for the verb.</summary>
     private sealed class ExamplesHelpAction(HelpAction inner, Dictionary<Command, string[]> examples) : SynchronousCommandLineAction

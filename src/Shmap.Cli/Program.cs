@@ -125,6 +125,7 @@ internal static class Program
             SharedMapExistsException exists => (ExitCodes.Exists, $"a shared map named '{exists.Name}' already exists in {Path.GetDirectoryName(exists.Path)}; pass --force to publish over it as its next version, or 'shmap rm {exists.Name}' first."),
             SnapshotFormatException or SnapshotVersionException => (ExitCodes.BadInput, e.Message),
             UntrustedFileException or SharedMapLockTimeoutException => (ExitCodes.IOError, e.Message),
+            ShmapException => (ExitCodes.IOError, e.Message),
             OperationCanceledException when cancellation.IsCancellationRequested => (ExitCodes.Interrupted, "interrupted."),
             ArgumentException argument => (ExitCodes.Usage, WithoutParameterName(argument)),
             UnauthorizedAccessException => (ExitCodes.IOError, e.Message),

@@ -100,6 +100,9 @@ internal static partial class Interop
         [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int StatxAt(SafeFileHandle directory, string name, int flags, uint mask, out Statx result);
 
+        [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int StatxPath(int directory, string path, int flags, uint mask, out Statx result);
+
         [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int MkDir(string path, int mode);
 

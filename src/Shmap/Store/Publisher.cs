@@ -1,8 +1,8 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.Versioning;
 using Microsoft.Win32.SafeHandles;
-using Shmap.Platform;
 using Shmap.Format;
+using Shmap.Platform;
 
 namespace Shmap.Store;
 

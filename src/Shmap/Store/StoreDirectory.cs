@@ -46,6 +46,12 @@ internal sealed class StoreDirectory : IDisposable
         if (handle.IsInvalid)
         {
             handle.Dispose();
+            if (errno is Errors.ENOTDIR or Errors.ELOOP && Files.StatxPath(Files.AtFdcwd, path, Files.AtSymlinkNofollow, Files.StatxBasicStats, out Files.Statx entry) == 0
+                && (entry.Mode & Files.SIfmt) == Files.SIflnk)
+            {
+                errno = Errors.ELOOP;
+            }
+
             throw errno switch
             {
                 Errors.ENOENT => new DirectoryNotFoundException($"The shared map directory '{path}' does not exist (a publish creates it)."),

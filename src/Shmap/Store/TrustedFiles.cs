@@ -101,6 +101,18 @@ internal static class TrustedFiles
         {
             int errno = Errors.Last;
             handle.Dispose();
+            if (errno != Errors.ENOENT && Files.StatxAt(directory, name, Files.AtSymlinkNofollow, Files.StatxBasicStats, out Files.Statx entry) == 0)
+            {
+                // Say why, from what is there (the kernel may refuse with EACCES, e.g. another
+                // user's file in a sticky directory under fs.protected_regular/symlinks).
+                if ((entry.Mode & Files.SIfmt) == Files.SIflnk)
+                {
+                    throw new UntrustedFileException(path, "it is a symbolic link", "Remove it; the files of a name are never links.");
+                }
+
+                CheckFile(entry, path, options);
+            }
+
             throw errno switch
             {
                 Errors.ELOOP => new UntrustedFileException(path, "it is a symbolic link", "Remove it; the files of a name are never links."),
