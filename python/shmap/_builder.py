@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import math
 import os
-import struct
 import sys
 import time
 from array import array
@@ -25,7 +24,7 @@ from . import _format as F
 from ._control import ControlWriter, WriteLock
 from ._store import Names, directory_mode_for, is_temp_of, open_directory, open_in
 from ._xxh3 import make_key_hasher, xxh3_64
-from .errors import ExistsError, FormatError, ShmapError, StoreError, VersionError
+from .errors import ExistsError, FormatError, StoreError, VersionError
 
 # A control version or snapshot version above this is "impossible" (store protocol v2): no
 # publisher could have reached it, so the publish fails instead of obeying it.
