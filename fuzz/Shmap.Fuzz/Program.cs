@@ -16,6 +16,13 @@ switch (args)
         });
         return 0;
     case ["replay", .. string[] files]:
+        // Under fuzz/run.sh this Shmap.dll is instrumented: its probes write to AFL's coverage map,
+        // which only the fuzzing loop sets up. Give them a private one so replay runs either build.
+        unsafe
+        {
+            SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+        }
+
         int failures = 0;
         foreach (string file in files)
         {

@@ -67,44 +67,44 @@ internal static class Mutator
         {
             case 0:
             case 1:
-            {
-                int flips = random.Next(1, 9);
-                for (int i = 0; i < flips && b.Count > 0; i++)
                 {
-                    b[random.Next(b.Count)] ^= (byte)(1 << random.Next(8));
-                }
+                    int flips = random.Next(1, 9);
+                    for (int i = 0; i < flips && b.Count > 0; i++)
+                    {
+                        b[random.Next(b.Count)] ^= (byte)(1 << random.Next(8));
+                    }
 
-                return $"{flips} bit flips";
-            }
+                    return $"{flips} bit flips";
+                }
 
             case 2:
-            {
-                int sets = random.Next(1, 9);
-                for (int i = 0; i < sets && b.Count > 0; i++)
                 {
-                    b[random.Next(b.Count)] = InterestingByte(random);
-                }
+                    int sets = random.Next(1, 9);
+                    for (int i = 0; i < sets && b.Count > 0; i++)
+                    {
+                        b[random.Next(b.Count)] = InterestingByte(random);
+                    }
 
-                return $"{sets} byte sets";
-            }
+                    return $"{sets} byte sets";
+                }
 
             case 3:
-            {
-                int length = random.Next(b.Count + 1);
-                b.RemoveRange(length, b.Count - length);
-                return $"truncated to {length}";
-            }
-
-            case 4:
-            {
-                int extra = random.Next(1, 65);
-                for (int i = 0; i < extra; i++)
                 {
-                    b.Add(random.Next(2) == 0 ? (byte)0 : InterestingByte(random));
+                    int length = random.Next(b.Count + 1);
+                    b.RemoveRange(length, b.Count - length);
+                    return $"truncated to {length}";
                 }
 
-                return $"extended by {extra}";
-            }
+            case 4:
+                {
+                    int extra = random.Next(1, 65);
+                    for (int i = 0; i < extra; i++)
+                    {
+                        b.Add(random.Next(2) == 0 ? (byte)0 : InterestingByte(random));
+                    }
+
+                    return $"extended by {extra}";
+                }
 
             case 5:
             case 6:
@@ -121,69 +121,69 @@ internal static class Mutator
             case 12:
                 return PadToPage(b);
             case 13:
-            {
-                if (b.Count < 2)
                 {
-                    return "splice (too short)";
-                }
+                    if (b.Count < 2)
+                    {
+                        return "splice (too short)";
+                    }
 
-                int from = random.Next(b.Count);
-                int to = random.Next(b.Count);
-                int length = random.Next(1, Math.Min(64, b.Count - Math.Max(from, to)) + 1);
-                byte[] chunk = [.. b.GetRange(from, length)];
-                for (int i = 0; i < length; i++)
-                {
-                    b[to + i] = chunk[i];
-                }
+                    int from = random.Next(b.Count);
+                    int to = random.Next(b.Count);
+                    int length = random.Next(1, Math.Min(64, b.Count - Math.Max(from, to)) + 1);
+                    byte[] chunk = [.. b.GetRange(from, length)];
+                    for (int i = 0; i < length; i++)
+                    {
+                        b[to + i] = chunk[i];
+                    }
 
-                return $"copied {length} bytes {from} -> {to}";
-            }
+                    return $"copied {length} bytes {from} -> {to}";
+                }
 
             case 14:
-            {
-                int at = random.Next(b.Count + 1);
-                int length = random.Next(1, 17);
-                if (random.Next(2) == 0)
                 {
-                    length = Math.Min(length, b.Count - at);
-                    b.RemoveRange(at, length);
-                    return $"deleted {length} at {at}";
-                }
+                    int at = random.Next(b.Count + 1);
+                    int length = random.Next(1, 17);
+                    if (random.Next(2) == 0)
+                    {
+                        length = Math.Min(length, b.Count - at);
+                        b.RemoveRange(at, length);
+                        return $"deleted {length} at {at}";
+                    }
 
-                b.InsertRange(at, Enumerable.Range(0, length).Select(_ => InterestingByte(random)));
-                return $"inserted {length} at {at}";
-            }
+                    b.InsertRange(at, Enumerable.Range(0, length).Select(_ => InterestingByte(random)));
+                    return $"inserted {length} at {at}";
+                }
 
             default:
-            {
-                // Shift a section boundary and keep the header's equations true.
-                if (b.Count < HeaderSize)
                 {
-                    return "shift (too short)";
-                }
+                    // Shift a section boundary and keep the header's equations true.
+                    if (b.Count < HeaderSize)
+                    {
+                        return "shift (too short)";
+                    }
 
-                int delta = random.Next(1, 3) * 8 * (random.Next(2) == 0 ? 1 : -1);
-                (int field, string name) = random.Next(3) switch
-                {
-                    0 => (24, "count"),
-                    1 => (56, "slot_count"),
-                    _ => (80, "data_offset"),
-                };
-                ulong step = field == 80 ? (ulong)delta : (ulong)(delta / 8);
-                U64(b, field, U64(b, field) + step);
-                if (field == 56)
-                {
-                    U64(b, 72, U64(b, 72) + (ulong)delta);
-                }
+                    int delta = random.Next(1, 3) * 8 * (random.Next(2) == 0 ? 1 : -1);
+                    (int field, string name) = random.Next(3) switch
+                    {
+                        0 => (24, "count"),
+                        1 => (56, "slot_count"),
+                        _ => (80, "data_offset"),
+                    };
+                    ulong step = field == 80 ? (ulong)delta : (ulong)(delta / 8);
+                    U64(b, field, U64(b, field) + step);
+                    if (field == 56)
+                    {
+                        U64(b, 72, U64(b, 72) + (ulong)delta);
+                    }
 
-                if (field != 80)
-                {
-                    U64(b, 80, U64(b, 80) + (ulong)delta);
-                }
+                    if (field != 80)
+                    {
+                        U64(b, 80, U64(b, 80) + (ulong)delta);
+                    }
 
-                U64(b, 88, U64(b, 88) - (ulong)delta);
-                return $"{name} shifted by {delta} bytes, header kept consistent";
-            }
+                    U64(b, 88, U64(b, 88) - (ulong)delta);
+                    return $"{name} shifted by {delta} bytes, header kept consistent";
+                }
         }
     }
 
