@@ -3,7 +3,7 @@ using Shmap.Tests.Corruption;
 using Shmap.Tests.Fuzz;
 
 // dotnet Shmap.Fuzz.dll                 the AFL++ target: one input per run from stdin (afl-fuzz ... -- dotnet Shmap.Fuzz.dll)
-// dotnet Shmap.Fuzz.dll replay FILE...  runs each file through the same sweep and prints what happened (triage)
+// dotnet Shmap.Fuzz.dll replay FILE...  runs each file through the same sweeps (as is, resealed) and prints what happened
 // dotnet Shmap.Fuzz.dll make-corpus DIR writes the builder's seed snapshots (seed-*.shmap) into DIR
 switch (args)
 {
@@ -28,10 +28,8 @@ switch (args)
         {
             try
             {
-                SweepResult result = FuzzTarget.Run(File.ReadAllBytes(file), file);
-                string outcome = result.RejectedAtOpen ? $"rejected at open ({result.OpenError!.Message})"
-                    : result.VerifyThrew ? "opened; Verify() threw a format error" : "opened; Verify() passed";
-                Console.WriteLine($"ok    {file}: {outcome}");
+                (SweepResult raw, SweepResult? resealed) = FuzzTarget.Run(File.ReadAllBytes(file), file);
+                Console.WriteLine($"ok    {file}: {Outcome(raw)}{(resealed is { } r ? "; resealed: " + Outcome(r) : string.Empty)}");
             }
 #pragma warning disable CA1031 // triage reports every failure and goes on
             catch (Exception e)
@@ -57,3 +55,7 @@ switch (args)
         Console.Error.WriteLine("usage: Shmap.Fuzz [replay FILE... | make-corpus DIR]");
         return 2;
 }
+
+static string Outcome(SweepResult result) =>
+    result.RejectedAtOpen ? $"rejected at open ({result.OpenError!.Message})"
+    : result.VerifyThrew ? "opened, Verify() threw a format error" : "opened, Verify() passed";

@@ -17,7 +17,7 @@ public class CorpusReplayTests
     {
         byte[] input = File.ReadAllBytes(Path.Combine(CorpusDirectory(), file));
         SweepResult result = default;
-        ApiSweep.Bounded(TimeSpan.FromSeconds(30), () => result = FuzzTarget.Run(input, file));
+        ApiSweep.Bounded(TimeSpan.FromSeconds(30), () => result = FuzzTarget.Run(input, file).Raw);
         if (file.StartsWith("seed-", StringComparison.Ordinal))
         {
             Assert.False(result.RejectedAtOpen, $"{file}: a builder seed was rejected: {result.OpenError?.Message}");
