@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using Shmap.Building;
 using Shmap.Format;
 using Shmap.Reading;
 using Shmap.Store;
@@ -86,19 +84,17 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>Size of the snapshot in bytes.</summary>
     public long ByteLength => Reader.Header.FileLength;
 
-    /// <summary>Keys in order.</summary>
-    public IEnumerable<string> Keys => this.Select(static e => e.Key);
+    /// <summary>Keys in order (values are not decoded).</summary>
+    public IEnumerable<string> Keys => RankIterator(static (reader, i) => StringLookup.KeyAt(reader, i));
 
-    /// <summary>Values in key order.</summary>
-    public IEnumerable<string> Values => this.Select(static e => e.Value);
+    /// <summary>Values in key order (keys are not decoded).</summary>
+    public IEnumerable<string> Values => RankIterator(static (reader, i) => StringLookup.ValueAt(reader, i));
 
     /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
     public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
 
     /// <summary>The reader of a map that is never disposed while in use (a follower's versions); no check.</summary>
     internal SnapshotReader DangerousReader => _reader!;
-
-    internal SharedName? Shared => _sharedName;
 
     internal SnapshotReader Reader
     {
@@ -125,7 +121,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         string path = shared.SnapshotPath;
         try
         {
-            return new SharedMap(OpenReader(path), shared, path);
+            return new SharedMap(SnapshotReader.Open(path), shared, path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -139,7 +135,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static SharedMap OpenFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new SharedMap(OpenReader(path), null, System.IO.Path.GetFullPath(path));
+        return new SharedMap(SnapshotReader.Open(path), null, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Reads snapshot bytes (what <see cref="SharedMapBuilder.Dump"/> returns) into a private copy.</summary>
@@ -152,7 +148,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>Reads snapshot bytes into a private copy.</summary>
     /// <exception cref="SnapshotFormatException">The bytes are not a valid snapshot.</exception>
-    public static SharedMap Load(ReadOnlySpan<byte> snapshot) => new(new SnapshotReader(SnapshotMemory.Copy(snapshot)), null, null);
+    public static SharedMap Load(ReadOnlySpan<byte> snapshot) => new(SnapshotReader.Load(snapshot), null, null);
 
     /// <summary>
     /// Removes the map published under <paramref name="name"/> (the seed's static <c>remove</c>), from any process.
@@ -169,13 +165,13 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <returns>The version published.</returns>
     /// <exception cref="SnapshotFormatException">The file is not a valid snapshot; the name is untouched.</exception>
     /// <exception cref="SharedMapExistsException">The name exists and <paramref name="force"/> is false.</exception>
-    public static unsafe long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
+    public static long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
     {
         SharedName shared = SharedName.Create(name, options);
         using SharedMap source = OpenFile(snapshotFile);
         source.Verify();
         SnapshotReader reader = source.Reader;
-        return Publisher.Publish(shared, options ?? SharedMapOptions.Default, force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew, reader.Header.FileLength, reader.CopyTo);
+        return Publisher.Publish(shared, options ?? SharedMapOptions.Default, force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew, reader.Header.FileLength, new SnapshotCopy(reader).Stamped);
     }
 
     /// <summary>
@@ -183,7 +179,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// published version, switching without locks when a new one appears.
     /// </summary>
     /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
-    public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(SharedName.Create(name, options));
+    public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(name, options);
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
     public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
@@ -192,57 +188,16 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Find(Reader, key);
+        return StringLookup.Find(Reader, key);
     }
 
     /// <summary>Looks <paramref name="key"/> up.</summary>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        value = Find(Reader, key);
+        value = StringLookup.Find(Reader, key);
         return value is not null;
     }
-
-    /// <summary>The string lookup: encode, find, decode; null when absent.</summary>
-    internal static string? Find(SnapshotReader reader, string key)
-    {
-        string? value = Find(reader, key, out bool unreadable);
-        return unreadable ? FindOrThrow(reader, key) : value;
-    }
-
-    /// <summary>
-    /// The string lookup that never throws for the bytes it reads, shared with
-    /// <see cref="LiveSharedMap"/>: <paramref name="unreadable"/> tells that a record on the way
-    /// did not fit (<see cref="SnapshotReader.TryFind"/>).
-    /// </summary>
-    [SkipLocalsInit]
-    internal static string? Find(SnapshotReader reader, string key, out bool unreadable)
-    {
-        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
-        string? value = null;
-        unreadable = false;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
-        {
-            ulong offset = reader.TryFind(utf8, out ReadOnlySpan<byte> bytes);
-            unreadable = offset == SnapshotReader.Unreadable;
-            if (offset != 0 && !unreadable)
-            {
-                value = Utf8Text.Decode(bytes);
-            }
-        }
-
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return value;
-    }
-
-    /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static string? FindOrThrow(SnapshotReader reader, string key) =>
-        Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
 
     /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
@@ -260,67 +215,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="ArgumentNullException">A key is null (the message names its index).</exception>
     public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
     {
-        CheckBatch(keys.Length, values.Length);
-        for (int i = 0; i < keys.Length; i++)
-        {
-            if (keys[i] is null)
-            {
-                throw new ArgumentNullException(nameof(keys), $"keys[{i}] is null.");
-            }
-        }
-
-        SnapshotReader reader = Reader;
-        ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.StringBatchChunk);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
-        Span<ValueRef> found = stackalloc ValueRef[Constants.StringBatchChunk];
-        Span<bool> unencodable = stackalloc bool[Constants.StringBatchChunk];
-        try
-        {
-            for (int start = 0; start < keys.Length; start += Constants.StringBatchChunk)
-            {
-                int n = Math.Min(Constants.StringBatchChunk, keys.Length - start);
-                ReadOnlySpan<string> chunk = keys.Slice(start, n);
-                int needed = ShortAscii.EncodeBufferBytes; // the fast path's store may run past the last key
-                foreach (string key in chunk)
-                {
-                    needed += key.Length * 3;
-                }
-
-                if (needed > buffer.Length)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(needed);
-                }
-
-                int used = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    // A key with a lone surrogate is never stored: it is looked up as "" and answered null.
-                    int written = ShortAscii.TryEncode(chunk[i], buffer.AsSpan(used));
-                    unencodable[i] = written < 0 && System.Text.Unicode.Utf8.FromUtf16(chunk[i], buffer.AsSpan(used), out _, out written, replaceInvalidSequences: false) != OperationStatus.Done;
-                    utf8[i] = unencodable[i] ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(used, written);
-                    used += unencodable[i] ? 0 : written;
-                }
-
-                reader.FindMany(utf8.AsSpan(0, n), found[..n]);
-                for (int i = 0; i < n; i++)
-                {
-                    // The value's last line, when the record spills into it: all of the chunk's misses at once.
-                    reader.PrefetchValueEnd(found[i]);
-                }
-
-                for (int i = 0; i < n; i++)
-                {
-                    values[start + i] = found[i].Found && !unencodable[i] ? Utf8Text.Decode(reader.ValueAt(found[i])) : null;
-                }
-            }
-        }
-        finally
-        {
-            utf8.AsSpan(0, Constants.StringBatchChunk).Clear();
-            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(utf8);
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        StringLookup.CheckMany(keys, values);
+        StringLookup.GetMany(Reader, keys, values);
     }
 
     /// <summary>
@@ -331,8 +227,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public void GetMany(ReadOnlySpan<ReadOnlyMemory<byte>> utf8Keys, Span<ValueRef> values)
     {
-        CheckBatch(utf8Keys.Length, values.Length);
-        Reader.FindMany(utf8Keys, values);
+        StringLookup.CheckBatch(utf8Keys.Length, values.Length);
+        BatchLookup.FindMany(Reader, utf8Keys, values);
     }
 
     /// <summary>The bytes of a value located by <see cref="GetMany(ReadOnlySpan{ReadOnlyMemory{byte}}, Span{ValueRef})"/>; valid until this map is disposed.</summary>
@@ -348,7 +244,12 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     }
 
     /// <summary>Whether <paramref name="key"/> is present.</summary>
-    public bool ContainsKey(string key) => IndexOf(key) >= 0;
+    /// <remarks>A hash lookup, like <see cref="Get"/>; the value is not decoded.</remarks>
+    public bool ContainsKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return StringLookup.ContainsKey(Reader, key);
+    }
 
     /// <summary>Whether a UTF-8 key is present.</summary>
     public bool ContainsKey(ReadOnlySpan<byte> utf8Key) => Reader.TryGetValue(utf8Key, out _);
@@ -359,32 +260,14 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return EntryAt(Reader, index);
+        return StringLookup.EntryAt(Reader, index);
     }
 
     /// <summary>The rank of <paramref name="key"/> in key order, or -1 when it is absent.</summary>
-    [SkipLocalsInit]
     public int IndexOf(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        SnapshotReader reader = Reader;
-        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
-        int rank = -1;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
-        {
-            ulong offset = reader.FindRecord(utf8, reader.HashOf(utf8), out _);
-            if (offset != 0)
-            {
-                rank = reader.RankOfOffset(offset);
-            }
-        }
-
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return rank;
+        return StringLookup.IndexOf(Reader, key);
     }
 
     /// <summary>
@@ -417,13 +300,13 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// keys, UTF-8 validity and every hash slot. O(n log n); opening only checks the header.
     /// </summary>
     /// <exception cref="SnapshotFormatException">Something does not check out; the exception names it.</exception>
-    public void Verify() => Reader.Verify();
+    public void Verify() => SnapshotVerifier.Verify(Reader);
 
     /// <summary>Writes the snapshot's bytes (header included) to <paramref name="destination"/>.</summary>
     public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        Reader.CopyTo(destination);
+        SnapshotCopy.CopyTo(Reader, destination);
     }
 
     /// <summary>Unmaps the snapshot (once no follower or snapshot shares it). Spans obtained from it become invalid.</summary>
@@ -433,50 +316,29 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         Interlocked.Exchange(ref _control, null)?.Dispose();
     }
 
-    /// <summary>Another map over the same bytes, with its own lifetime, or null when they are already released.</summary>
-    internal SharedMap? TryShare()
-    {
-        SnapshotReader? reader = _reader;
-        return reader is not null && reader.TryAddReference() ? new SharedMap(reader, _sharedName, Path) : null;
-    }
-
-    internal static SharedMap OpenByPath(SharedName name, VersionRanges? ranges = null) => new(OpenReader(name.SnapshotPath, ranges), name, name.SnapshotPath);
-
-    private static SnapshotReader OpenReader(string path, VersionRanges? ranges = null)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        return new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
-    }
-
-    private static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)
-    {
-        reader.ReadAt(index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
-        return new(Utf8Text.Decode(key), Utf8Text.Decode(value));
-    }
-
     private IEnumerable<KeyValuePair<string, string>> RangeIterator(byte[]? from, byte[]? to)
     {
-        int start = from is null ? 0 : Reader.LowerBound(from);
-        int end = to is null ? Count : Reader.LowerBound(to);
+        int start = from is null ? 0 : RankQueries.LowerBound(Reader, from);
+        int end = to is null ? Count : RankQueries.LowerBound(Reader, to);
         for (int i = start; i < end; i++)
         {
-            yield return EntryAt(Reader, i);
+            yield return StringLookup.EntryAt(Reader, i);
         }
     }
 
     private IEnumerable<KeyValuePair<string, string>> PrefixIterator(byte[] prefix)
     {
-        for (int i = Reader.LowerBound(prefix); i < Count && Reader.KeyAt(i).StartsWith(prefix); i++)
+        for (int i = RankQueries.LowerBound(Reader, prefix); i < Count && RankQueries.KeyAt(Reader, i).StartsWith(prefix); i++)
         {
-            yield return EntryAt(Reader, i);
+            yield return StringLookup.EntryAt(Reader, i);
         }
     }
 
-    private static void CheckBatch(int keys, int values)
+    private IEnumerable<string> RankIterator(Func<SnapshotReader, int, string> select)
     {
-        if (keys != values)
+        for (int i = 0; i < Count; i++)
         {
-            throw new ArgumentException($"values has {values} elements but keys has {keys}; they must be the same length.", nameof(values));
+            yield return select(Reader, i);
         }
     }
 

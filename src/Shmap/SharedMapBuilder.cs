@@ -76,7 +76,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
             return false;
         }
 
-        _dataLength -= SnapshotWriter.RecordLength(utf8.Length, _values[position].Length);
+        _dataLength -= RecordCodec.RecordLength(utf8.Length, _values[position].Length);
         int last = _positions.Count;
         if (position != last)
         {
@@ -189,7 +189,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
         ref int position = ref CollectionsMarshal.GetValueRefOrAddDefault(_positions, key, out bool exists);
         if (exists)
         {
-            _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length) - SnapshotWriter.RecordLength(key.Length, _values[position].Length);
+            _dataLength += RecordCodec.RecordLength(key.Length, value.Length) - RecordCodec.RecordLength(key.Length, _values[position].Length);
             _values[position] = value;
             Changed(ordered: true);
             return;
@@ -211,7 +211,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
         position = count;
         _keys[count] = key;
         _values[count] = value;
-        _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length);
+        _dataLength += RecordCodec.RecordLength(key.Length, value.Length);
         Changed(ordered: false);
     }
 

@@ -31,9 +31,6 @@ internal sealed unsafe class SnapshotWriter
     /// <summary>Length of the snapshot in bytes.</summary>
     public long FileLength => _header.FileLength;
 
-    /// <summary>Bytes one record takes in the data section.</summary>
-    public static long RecordLength(int keyLength, int valueLength) => VarintLength((uint)keyLength) + VarintLength((uint)valueLength) + (long)keyLength + valueLength;
-
     /// <summary>Plans the layout of <paramref name="keys"/> (strictly increasing) and their values; <paramref name="dataLength"/> is the sum of their record lengths.</summary>
     public static SnapshotWriter Plan(byte[][] keys, byte[][] values, long dataLength)
     {
@@ -117,18 +114,14 @@ internal sealed unsafe class SnapshotWriter
                 BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(index + (i * 8L), 8), (ulong)offset);
             }
 
-            int n = WriteVarint(data, (uint)key.Length);
-            n += WriteVarint(data + n, (uint)value.Length);
-            key.AsSpan().CopyTo(new Span<byte>(data + n, key.Length));
-            value.AsSpan().CopyTo(new Span<byte>(data + n + key.Length, value.Length));
-            long length = n + (long)key.Length + value.Length;
+            long length = RecordCodec.Write(new Span<byte>(data, (int)RecordCodec.RecordLength(key.Length, value.Length)), key, value);
             data += length;
             offset += length;
         }
 
         var header = h with
         {
-            BodyChecksum = Checksum.Body(destination + HeaderSize, h.FileLength - HeaderSize),
+            BodyChecksum = Checksum.Body(h.FileLength - HeaderSize, (offset, length) => new ReadOnlySpan<byte>(destination + HeaderSize + offset, length)),
             PublishVersion = publishVersion,
             PublishedAtUnixMs = publishedAtUnixMs,
         };
@@ -199,20 +192,5 @@ internal sealed unsafe class SnapshotWriter
         }
 
         return order;
-    }
-
-    private static int VarintLength(uint value) => value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
-
-    private static int WriteVarint(byte* destination, uint value)
-    {
-        int n = 0;
-        while (value >= 0x80)
-        {
-            destination[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        destination[n++] = (byte)value;
-        return n;
     }
 }

@@ -3,22 +3,56 @@ using System.IO.MemoryMappedFiles;
 namespace Shmap.Reading;
 
 /// <summary>
-/// Owns the bytes of one snapshot: a read-only file mapping or a private native copy. The pointer is
-/// acquired once and released exactly once, on <see cref="Dispose"/>.
+/// Owns the bytes of one snapshot: a read-only file mapping or a private native copy, and counts
+/// the references to them (a map, a follower's served version, the snapshots taken from it). The
+/// last <see cref="Release"/> frees the bytes.
 /// </summary>
-internal abstract unsafe class SnapshotMemory : IDisposable
+internal abstract unsafe class SnapshotMemory
 {
+    private int _references = 1;
+
     public byte* Pointer { get; protected set; }
 
     public long Length { get; protected set; }
-
-    public abstract void Dispose();
 
     /// <summary>Maps a whole file read-only (MAP_SHARED: every process mapping it shares the same pages).</summary>
     public static SnapshotMemory MapFile(FileStream file) => new MappedFile(file);
 
     /// <summary>Copies bytes into native memory the snapshot then owns.</summary>
     public static SnapshotMemory Copy(ReadOnlySpan<byte> bytes) => new NativeCopy(bytes);
+
+    /// <summary>
+    /// Takes one more reference unless the bytes are already freed. Each reference is dropped with
+    /// <see cref="Release"/>; the last one frees them.
+    /// </summary>
+    public bool TryAddReference()
+    {
+        int current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Drops one reference; the last one frees the bytes.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            Free();
+        }
+    }
+
+    /// <summary>Frees the bytes (called once, by the last <see cref="Release"/>).</summary>
+    protected abstract void Free();
 
     private sealed class MappedFile : SnapshotMemory
     {
@@ -42,7 +76,7 @@ internal abstract unsafe class SnapshotMemory : IDisposable
             Pointer = pointer + _view.PointerOffset;
         }
 
-        public override void Dispose()
+        protected override void Free()
         {
             MemoryMappedViewAccessor? view = Interlocked.Exchange(ref _view, null);
             if (view is not null)
@@ -63,7 +97,7 @@ internal abstract unsafe class SnapshotMemory : IDisposable
             bytes.CopyTo(new Span<byte>(Pointer, bytes.Length));
         }
 
-        public override void Dispose()
+        protected override void Free()
         {
             byte* pointer = Pointer;
             Pointer = null;
