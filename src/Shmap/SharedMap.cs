@@ -201,7 +201,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
-    /// snapshot and stays valid until this map is disposed.
+    /// snapshot and stays valid until this map is disposed (keep the map reachable while reading
+    /// the span: a map dropped without Dispose is unmapped once the garbage collector finds it unreachable).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value) => Reader.TryGetValue(utf8Key, out value);

@@ -66,6 +66,9 @@ internal static class BatchLookup
                 found[i] = candidate == 0 ? default : Resolve(reader, candidate, segment[i].Span, hashes[i]);
             }
         }
+
+        // Resolve compares spans into the snapshot after the reader's last call.
+        GC.KeepAlive(reader);
     }
 
     /// <summary>The value of <paramref name="key"/> when the record at <paramref name="candidate"/> holds it; else the full path decides.</summary>

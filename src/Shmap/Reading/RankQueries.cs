@@ -39,6 +39,7 @@ internal static class RankQueries
             }
         }
 
+        GC.KeepAlive(reader);
         return lo;
     }
 

@@ -19,6 +19,8 @@ internal sealed unsafe class SnapshotCopy(SnapshotReader reader)
             destination.Write(reader.Bytes(done, chunk));
             done += chunk;
         }
+
+        GC.KeepAlive(reader);
     }
 
     /// <summary>What a publisher calls to write the copy (<see cref="WriteStamped"/>).</summary>
@@ -40,5 +42,6 @@ internal sealed unsafe class SnapshotCopy(SnapshotReader reader)
         }
 
         SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAtUnixMs);
+        GC.KeepAlive(reader);
     }
 }

@@ -23,6 +23,9 @@ namespace Shmap.Reading;
 /// never a read outside the snapshot. The 8-slot window is read only when it lies inside the slot
 /// table; prefetches (which never fault) only inside the data. It hands out
 /// <see cref="ReadOnlySpan{T}"/> only.</para>
+/// <para>Lifetime: a map dropped without Dispose has its bytes freed by a finalizer once this reader
+/// is unreachable; so every method that reads them ends with <see cref="GC.KeepAlive"/>, and
+/// callers that go on reading a span it returned keep the reader reachable until they are done.</para>
 /// </remarks>
 internal sealed unsafe class SnapshotReader : IDisposable
 {
@@ -123,7 +126,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => FindRecord(key, _hasher.Hash(key), out value) != 0;
+    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        bool found = Find(key, _hasher.Hash(key), out value, lenient: false) != 0;
+        GC.KeepAlive(this);
+        return found;
+    }
 
     /// <summary>
     /// <see cref="TryGetValue"/> that never throws: the offset of <paramref name="key"/>'s record, 0
@@ -133,7 +141,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// exception for bytes they then discard, nor pay for a try block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => Find(key, _hasher.Hash(key), out value, lenient: true);
+    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ulong offset = Find(key, _hasher.Hash(key), out value, lenient: true);
+        GC.KeepAlive(this);
+        return offset;
+    }
 
     /// <summary>
     /// Offset of the record holding <paramref name="key"/>, or 0 when it is absent; the record's
@@ -141,7 +154,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// hit about a quarter of its time at 1M entries: the second read waits on the first's result).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value) => Find(key, hash, out value, lenient: false);
+    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value)
+    {
+        ulong offset = Find(key, hash, out value, lenient: false);
+        GC.KeepAlive(this);
+        return offset;
+    }
 
     /// <summary>The hash of <paramref name="key"/> in this snapshot (its seed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -257,10 +275,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (matches != 0)
         {
             ulong offset = window[BitOperations.TrailingZeroCount(matches)] & _offsetMask;
+            GC.KeepAlive(this);
             return offset != 0 ? offset : UnknownCandidate;
         }
 
         ulong last = window[ProbeWindow - 1];
+        GC.KeepAlive(this);
         return last == 0 || last >> _offsetBits > tag || _probeLimit <= ProbeWindow ? 0 : UnknownCandidate;
     }
 
@@ -323,6 +343,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     public ulong ReadSlot(ulong i)
     {
         ulong slot = Unsafe.ReadUnaligned<ulong>(_slots + (i * SlotSize));
+        GC.KeepAlive(this);
         return BitConverter.IsLittleEndian ? slot : BinaryPrimitives.ReverseEndianness(slot);
     }
 
@@ -333,17 +354,24 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (_indexWidth == 4)
         {
             uint narrow = Unsafe.ReadUnaligned<uint>(_index + ((long)index * 4));
+            GC.KeepAlive(this);
             return BitConverter.IsLittleEndian ? narrow : BinaryPrimitives.ReverseEndianness(narrow);
         }
 
         ulong wide = Unsafe.ReadUnaligned<ulong>(_index + ((long)index * 8));
+        GC.KeepAlive(this);
         return BitConverter.IsLittleEndian ? wide : BinaryPrimitives.ReverseEndianness(wide);
     }
 
     /// <summary>Reads the record at <paramref name="offset"/>, checking it lies inside the data section.</summary>
     /// <returns>The offset just past the record.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => ReadRecord(offset, out key, out value, lenient: false);
+    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ulong end = ReadRecord(offset, out key, out value, lenient: false);
+        GC.KeepAlive(this);
+        return end;
+    }
 
     /// <summary>
     /// <see cref="ReadRecord(ulong, out ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>; when

@@ -93,5 +93,7 @@ internal static class SnapshotVerifier
         {
             ThrowHelper.Format("slots", header.SlotsOffset, $"{count} used slots", used.ToString(CultureInfo.InvariantCulture));
         }
+
+        GC.KeepAlive(reader);
     }
 }

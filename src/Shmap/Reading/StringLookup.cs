@@ -38,6 +38,8 @@ internal static class StringLookup
             }
         }
 
+        GC.KeepAlive(reader);
+
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);
@@ -48,8 +50,12 @@ internal static class StringLookup
 
     /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static string? FindOrThrow(SnapshotReader reader, string key) =>
-        Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
+    public static string? FindOrThrow(SnapshotReader reader, string key)
+    {
+        string? found = Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
+        GC.KeepAlive(reader);
+        return found;
+    }
 
     /// <summary>Whether <paramref name="key"/> is present: a hash lookup; the value is not decoded.</summary>
     [SkipLocalsInit]
@@ -107,14 +113,26 @@ internal static class StringLookup
     public static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)
     {
         RankQueries.ReadAt(reader, index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
-        return new(Utf8Text.Decode(key), Utf8Text.Decode(value));
+        KeyValuePair<string, string> entry = new(Utf8Text.Decode(key), Utf8Text.Decode(value));
+        GC.KeepAlive(reader);
+        return entry;
     }
 
     /// <summary>The key of rank <paramref name="index"/> (checked by the caller), decoded; the value is not.</summary>
-    public static string KeyAt(SnapshotReader reader, int index) => Utf8Text.Decode(RankQueries.KeyAt(reader, index));
+    public static string KeyAt(SnapshotReader reader, int index)
+    {
+        string key = Utf8Text.Decode(RankQueries.KeyAt(reader, index));
+        GC.KeepAlive(reader);
+        return key;
+    }
 
     /// <summary>The value of rank <paramref name="index"/> (checked by the caller), decoded; the key is not.</summary>
-    public static string ValueAt(SnapshotReader reader, int index) => Utf8Text.Decode(RankQueries.ValueAt(reader, index));
+    public static string ValueAt(SnapshotReader reader, int index)
+    {
+        string value = Utf8Text.Decode(RankQueries.ValueAt(reader, index));
+        GC.KeepAlive(reader);
+        return value;
+    }
 
     /// <summary>Throws unless a batch has one value slot per key.</summary>
     public static void CheckBatch(int keys, int values)
@@ -196,6 +214,7 @@ internal static class StringLookup
             utf8.AsSpan(0, Constants.StringBatchChunk).Clear();
             ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(utf8);
             ArrayPool<byte>.Shared.Return(buffer);
+            GC.KeepAlive(reader);
         }
     }
 }
