@@ -78,6 +78,19 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>Version number stamped when this snapshot was published (1, 2, … per name); 0 for bytes never published.</summary>
     public long Version => Reader.Header.PublishVersion;
 
+    /// <summary>
+    /// The format version of the snapshot's bytes (docs/FORMAT.md, header offset 8). A snapshot opens
+    /// only in the version this library reads, so this is that version.
+    /// </summary>
+    public int FormatVersion
+    {
+        get
+        {
+            _ = Reader;
+            return SnapshotLayout.FormatVersion;
+        }
+    }
+
     /// <summary>When this snapshot was published, or null for bytes never published.</summary>
     public DateTimeOffset? PublishedAt => Reader.Header.PublishedAtUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(Reader.Header.PublishedAtUnixMs);
 
@@ -180,6 +193,44 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// </summary>
     /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
     public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(name, options);
+
+    /// <summary>
+    /// Every name published in the directory of <paramref name="options"/> (ordinal order), with its
+    /// files and what its snapshot's header says. A snapshot that cannot be opened is listed with
+    /// <see cref="SharedMapInfo.Problem"/> set; a name deleted while listing is left out. Only headers
+    /// are read (O(1) per name); files whose names start with '.' are temporary and left out.
+    /// </summary>
+    public static IReadOnlyList<SharedMapInfo> List(SharedMapOptions? options = null)
+    {
+        var infos = new List<SharedMapInfo>();
+        foreach (NameListing.Entry entry in NameListing.List(options))
+        {
+            SharedName name = entry.Name;
+            try
+            {
+                using SharedMap map = new(SnapshotReader.Open(name.SnapshotPath), name, name.SnapshotPath);
+                infos.Add(new SharedMapInfo(name.Name, name.SnapshotPath, name.ControlPath, map.Version, map.Count, map.ByteLength, map.PublishedAt, entry.LastModified, null));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Deleted while we looked.
+            }
+            catch (Exception e) when (e is ShmapException or IOException or UnauthorizedAccessException)
+            {
+                infos.Add(new SharedMapInfo(name.Name, name.SnapshotPath, name.ControlPath, 0, 0, entry.Length, null, entry.LastModified, e.Message));
+            }
+        }
+
+        return infos;
+    }
+
+    /// <summary>The file the snapshot of <paramref name="name"/> is (or would be) published as: <c>N.shmap</c> in the directory.</summary>
+    /// <exception cref="ArgumentException">The name is not usable.</exception>
+    public static string SnapshotPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).SnapshotPath;
+
+    /// <summary>The control file of <paramref name="name"/> (<c>N.lock</c>: publishers' lock, version word; followers map it).</summary>
+    /// <exception cref="ArgumentException">The name is not usable.</exception>
+    public static string ControlPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).ControlPath;
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
     public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);

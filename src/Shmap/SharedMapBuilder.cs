@@ -24,6 +24,19 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     private int _version;
     private long _dataLength;
 
+    /// <summary>An empty builder.</summary>
+    public SharedMapBuilder()
+    {
+    }
+
+    /// <summary>A builder holding <paramref name="entries"/> (<see cref="AddRange"/>: the last value of a repeated key wins).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="entries"/>, a key or a value is null.</exception>
+    /// <exception cref="ArgumentException">A string has an unpaired surrogate.</exception>
+    public SharedMapBuilder(IEnumerable<KeyValuePair<string, string>> entries)
+    {
+        AddRange(entries);
+    }
+
     /// <summary>Number of entries.</summary>
     public int Count => _positions.Count;
 
@@ -38,6 +51,18 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     /// <exception cref="ArgumentNullException">A string is null.</exception>
     /// <exception cref="ArgumentException">A string has an unpaired surrogate and cannot round-trip through UTF-8.</exception>
     public void Set(string key, string value) => SetCore(Utf8Text.Encode(key, nameof(key)), Utf8Text.Encode(value, nameof(value)));
+
+    /// <summary>Sets every entry of <paramref name="entries"/>, in order (<see cref="Set(string, string)"/>: the last set of a key wins).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="entries"/>, a key or a value is null.</exception>
+    /// <exception cref="ArgumentException">A string has an unpaired surrogate.</exception>
+    public void AddRange(IEnumerable<KeyValuePair<string, string>> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (KeyValuePair<string, string> entry in entries)
+        {
+            Set(entry.Key, entry.Value);
+        }
+    }
 
     /// <summary>Sets a key to a value given as UTF-8 bytes; the last set wins.</summary>
     /// <exception cref="ArgumentException">The bytes are not valid UTF-8.</exception>
