@@ -20,9 +20,16 @@ internal sealed class CliApp
         Error = error;
         Dir = new Option<string?>("--dir")
         {
-            Description = "Directory of the shared names (default: $SHMAP_DIR, else /dev/shm/shmap).",
+            Description = "Directory of the shared names (default: $SHMAP_DIR, else $XDG_RUNTIME_DIR/shmap, else /dev/shm/shmap-UID).",
             HelpName = "DIR",
             Recursive = true,
+        };
+        TrustOwner = new Option<int[]>("--trust-owner")
+        {
+            Description = "Also trust directories and files owned by this user id (repeatable), e.g. a map another user publishes for you.",
+            HelpName = "UID",
+            Recursive = true,
+            AllowMultipleArgumentsPerToken = false,
         };
         Verbose = new Option<bool>("--verbose", "-v")
         {
@@ -37,6 +44,7 @@ internal sealed class CliApp
             "Every process maps the same immutable snapshot read-only; publishing a new version is atomic.")
         {
             Dir,
+            TrustOwner,
             Verbose,
             new HelpOption(),
             new VersionOption(),
@@ -86,6 +94,9 @@ internal sealed class CliApp
 
     public Option<string?> Dir { get; }
 
+    /// <summary>--trust-owner UID (repeatable): owners trusted besides this user and root.</summary>
+    public Option<int[]> TrustOwner { get; }
+
     public Option<bool> Verbose { get; }
 
     /// <summary>Sets the action of a verb: builds its context and runs it.</summary>
@@ -107,7 +118,11 @@ internal sealed class CliApp
             Streams = Streams,
             Out = Out,
             Error = Error,
-            Options = new SharedMapOptions { Directory = string.IsNullOrEmpty(dir) ? null : Path.GetFullPath(dir) },
+            Options = new SharedMapOptions
+            {
+                Directory = string.IsNullOrEmpty(dir) ? null : Path.GetFullPath(dir),
+                TrustedOwners = parseResult.GetValue(TrustOwner) ?? [],
+            },
             Verbose = parseResult.GetValue(Verbose),
             Cancellation = cancellation,
         };

@@ -124,6 +124,7 @@ internal static class Program
             SharedMapNotFoundException notFound => (ExitCodes.NotFound, $"no shared map named '{notFound.Name}' in {Path.GetDirectoryName(notFound.Path)} ('shmap list' shows what there is; --dir or SHMAP_DIR choose the directory)."),
             SharedMapExistsException exists => (ExitCodes.Exists, $"a shared map named '{exists.Name}' already exists in {Path.GetDirectoryName(exists.Path)}; pass --force to publish over it as its next version, or 'shmap rm {exists.Name}' first."),
             SnapshotFormatException or SnapshotVersionException => (ExitCodes.BadInput, e.Message),
+            UntrustedFileException or SharedMapLockTimeoutException => (ExitCodes.IOError, e.Message),
             OperationCanceledException when cancellation.IsCancellationRequested => (ExitCodes.Interrupted, "interrupted."),
             ArgumentException argument => (ExitCodes.Usage, WithoutParameterName(argument)),
             UnauthorizedAccessException => (ExitCodes.IOError, e.Message),

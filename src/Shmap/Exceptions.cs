@@ -100,3 +100,59 @@ public sealed class SharedMapNotFoundException : ShmapException
     /// <summary>The file that would hold it.</summary>
     public string Path { get; }
 }
+
+/// <summary>
+/// A directory or file of the store is not one Shmap may trust (docs/FORMAT.md, "Trust"): a
+/// symbolic link, not a regular file or directory, owned by an untrusted user, or writable by
+/// group/other. Nothing was read from it or written to it.
+/// </summary>
+public sealed class UntrustedFileException : ShmapException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="path">The directory or file refused.</param>
+    /// <param name="problem">What is wrong with it.</param>
+    /// <param name="fix">How to fix it.</param>
+    public UntrustedFileException(string path, string problem, string fix)
+        : base($"Refusing '{path}': {problem}. {fix}")
+    {
+        Path = path;
+        Problem = problem;
+    }
+
+    /// <summary>The directory or file refused.</summary>
+    public string Path { get; }
+
+    /// <summary>What is wrong with it.</summary>
+    public string Problem { get; }
+}
+
+/// <summary>
+/// A publish or delete waited <see cref="SharedMapOptions.LockTimeout"/> for the name's
+/// publishers' lock and another process still held it. Nothing was changed.
+/// </summary>
+public sealed class SharedMapLockTimeoutException : ShmapException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="name">The shared name.</param>
+    /// <param name="lockPath">The lock file.</param>
+    /// <param name="timeout">How long the call waited.</param>
+    /// <param name="holderPid">The pid holding the lock, when /proc/locks tells; else null.</param>
+    public SharedMapLockTimeoutException(string name, string lockPath, TimeSpan timeout, int? holderPid)
+        : base($"Timed out after {timeout.TotalSeconds:0.###} s waiting for the publishers' lock of shared map '{name}' ({lockPath}): " +
+               (holderPid is int pid ? $"process {pid} holds it" : "another process holds it") +
+               ". Wait for that publisher to finish, stop it, or raise SharedMapOptions.LockTimeout.")
+    {
+        Name = name;
+        LockPath = lockPath;
+        HolderPid = holderPid;
+    }
+
+    /// <summary>The shared name.</summary>
+    public string Name { get; }
+
+    /// <summary>The lock file.</summary>
+    public string LockPath { get; }
+
+    /// <summary>The pid that held the lock when the wait ended, when known.</summary>
+    public int? HolderPid { get; }
+}

@@ -55,7 +55,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
                 control = ControlFile.TryOpenForReading(name);
                 if (control is null)
                 {
-                    return File.Exists(name.SnapshotPath);
+                    return SnapshotFiles.Exists(name);
                 }
 
                 if (Interlocked.CompareExchange(ref _control, control, null) is { } raced)
@@ -134,7 +134,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         string path = shared.SnapshotPath;
         try
         {
-            return new SharedMap(SnapshotReader.Open(path), shared, path);
+            return new SharedMap(SnapshotReader.Open(SnapshotFiles.OpenSnapshot(shared)), shared, path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -172,8 +172,10 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>
     /// Publishes a snapshot file (for example one written by <see cref="SharedMapBuilder.WriteTo"/>
-    /// on another machine) under <paramref name="name"/> as its next version, after checking all of
-    /// it with <see cref="Verify"/>. An invalid file changes nothing.
+    /// on another machine) under <paramref name="name"/> as its next version. The file is copied
+    /// into a private temporary file first and the copy is checked with <see cref="Verify"/>
+    /// before it is renamed into place, so what is published is what was verified, even if the
+    /// source changes meanwhile. An invalid file changes nothing.
     /// </summary>
     /// <returns>The version published.</returns>
     /// <exception cref="SnapshotFormatException">The file is not a valid snapshot; the name is untouched.</exception>
@@ -181,10 +183,21 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
     {
         SharedName shared = SharedName.Create(name, options);
-        using SharedMap source = OpenFile(snapshotFile);
-        source.Verify();
-        SnapshotReader reader = source.Reader;
-        return Publisher.Publish(shared, options ?? SharedMapOptions.Default, force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew, reader.Header.FileLength, new SnapshotCopy(reader).Stamped);
+        ArgumentException.ThrowIfNullOrEmpty(snapshotFile);
+        using var source = new FileStream(snapshotFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        long length = source.Length;
+
+        // Fail early (nothing locked, nothing written) when the header is already wrong.
+        Span<byte> header = stackalloc byte[SnapshotLayout.HeaderSize];
+        int headerBytes = RandomAccess.Read(source.SafeFileHandle, header, 0);
+        _ = SnapshotHeader.Parse(header[..headerBytes], length);
+        return Publisher.Publish(
+            shared,
+            shared.Options,
+            force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew,
+            length,
+            SnapshotCopy.FromFile(source, length),
+            SnapshotVerifier.VerifyFile);
     }
 
     /// <summary>
@@ -208,7 +221,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
             SharedName name = entry.Name;
             try
             {
-                using SharedMap map = new(SnapshotReader.Open(name.SnapshotPath), name, name.SnapshotPath);
+                using SharedMap map = new(SnapshotReader.Open(SnapshotFiles.OpenSnapshot(name)), name, name.SnapshotPath);
                 infos.Add(new SharedMapInfo(name.Name, name.SnapshotPath, name.ControlPath, map.Version, map.Count, map.ByteLength, map.PublishedAt, entry.LastModified, null));
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -233,7 +246,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static string ControlPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).ControlPath;
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
-    public static bool Exists(string name, SharedMapOptions? options = null) => File.Exists(SharedName.Create(name, options).SnapshotPath);
+    public static bool Exists(string name, SharedMapOptions? options = null) => SnapshotFiles.Exists(SharedName.Create(name, options));
 
     /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
     public string? Get(string key)

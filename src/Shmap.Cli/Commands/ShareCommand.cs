@@ -76,7 +76,7 @@ internal static class ShareCommand
         {
             long? total = raw.CanSeek ? raw.Length : null;
             var counting = new CountingStream(raw);
-            using Stream input = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(counting, CompressionMode.Decompress, leaveOpen: true) : counting;
+            using Stream input = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) && raw is FileStream gz ? new GzipInput(gz, counting, source) : counting;
             var builder = new SharedMapBuilder();
             var sink = new BuilderSink(builder, source, lastWins);
             string phase = "reading";

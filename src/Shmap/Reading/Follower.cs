@@ -48,7 +48,7 @@ internal sealed class Follower : IDisposable
         _seen = Handled(_control?.Sequence ?? 0);
         try
         {
-            _current = new Served(SnapshotReader.Open(name.SnapshotPath, _ranges));
+            _current = new Served(SnapshotReader.Open(SnapshotFiles.OpenSnapshot(name), _ranges));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -267,7 +267,7 @@ internal sealed class Follower : IDisposable
         SnapshotReader next;
         try
         {
-            next = SnapshotReader.Open(_name.SnapshotPath, _ranges);
+            next = SnapshotReader.Open(SnapshotFiles.OpenSnapshot(_name), _ranges);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -4,8 +4,8 @@ using static Shmap.Format.SnapshotLayout;
 
 namespace Shmap.Reading;
 
-/// <summary>Copies a snapshot's bytes out: to a stream (<c>WriteTo</c>), or into a file being published with a new stamp (<c>Import</c>).</summary>
-internal sealed unsafe class SnapshotCopy(SnapshotReader reader)
+/// <summary>Copies snapshot bytes: a map's to a stream (<c>WriteTo</c>); a snapshot file into a file being published, with a new stamp (<c>Import</c>).</summary>
+internal static unsafe class SnapshotCopy
 {
     private const int ChunkSize = 1 << 20;
 
@@ -23,25 +23,30 @@ internal sealed unsafe class SnapshotCopy(SnapshotReader reader)
         GC.KeepAlive(reader);
     }
 
-    /// <summary>What a publisher calls to write the copy (<see cref="WriteStamped"/>).</summary>
-    public Publisher.WriteSnapshot Stamped => WriteStamped;
-
     /// <summary>
-    /// Copies the whole snapshot to <paramref name="destination"/> (a publisher's file of
-    /// FileLength bytes) and stamps the publication into the copy's header
-    /// (<see cref="SnapshotHeader.Stamp"/>, which recomputes the header checksum).
+    /// What a publisher calls to write a copy of the snapshot file <paramref name="source"/> of
+    /// <paramref name="length"/> bytes (Import): copied by reads (never through a shared mapping of
+    /// the source), then stamped with the publication (<see cref="SnapshotHeader.Stamp"/>, which
+    /// recomputes the header checksum). The copy is verified after, not the source.
     /// </summary>
-    public void WriteStamped(byte* destination, long version, long publishedAtUnixMs)
+    public static Publisher.WriteSnapshot FromFile(FileStream source, long length) =>
+        (destination, version, publishedAt) => CopyAndStamp(source, destination, length, version, publishedAt);
+
+    private static void CopyAndStamp(FileStream source, byte* destination, long length, long version, long publishedAt)
     {
-        long length = reader.Header.FileLength;
-        for (long done = 0; done < length;)
+        long done = 0;
+        while (done < length)
         {
-            int chunk = (int)Math.Min(ChunkSize, length - done);
-            reader.Bytes(done, chunk).CopyTo(new Span<byte>(destination + done, chunk));
-            done += chunk;
+            int chunk = (int)Math.Min(length - done, 1 << 30);
+            int read = RandomAccess.Read(source.SafeFileHandle, new Span<byte>(destination + done, chunk), done);
+            if (read == 0)
+            {
+                throw new SnapshotFormatException("file_length", FileLengthOffset, $"{length} bytes", $"the source file shrank to {done} bytes while it was copied");
+            }
+
+            done += read;
         }
 
-        SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAtUnixMs);
-        GC.KeepAlive(reader);
+        SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAt);
     }
 }

@@ -88,12 +88,13 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Start of the snapshot (tests compare where versions land).</summary>
     internal byte* Base => _base;
 
-    /// <summary>Opens and maps the snapshot file at <paramref name="path"/>, into one of <paramref name="ranges"/> when given (a follower's).</summary>
-    public static SnapshotReader Open(string path, VersionRanges? ranges = null)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        return new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
-    }
+    /// <summary>Opens and maps the snapshot file at <paramref name="path"/> (a file given by path, not a shared name).</summary>
+    public static SnapshotReader Open(string path) =>
+        Open(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1));
+
+    /// <summary>Maps <paramref name="file"/> (taking ownership), into one of <paramref name="ranges"/> when given (a follower's).</summary>
+    public static SnapshotReader Open(FileStream file, VersionRanges? ranges = null) =>
+        new(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
 
     /// <summary>Reads a private copy of snapshot bytes.</summary>
     public static SnapshotReader Load(ReadOnlySpan<byte> snapshot) => new(SnapshotMemory.Copy(snapshot));

@@ -6,6 +6,13 @@ namespace Shmap.Reading;
 /// <summary>The full check of a snapshot (<c>Verify</c>): body checksum, then every record, the order of keys, and every slot.</summary>
 internal static class SnapshotVerifier
 {
+    /// <summary>Maps and verifies a snapshot file (a copy being published by Import), then lets it go.</summary>
+    public static void VerifyFile(FileStream file)
+    {
+        using var reader = new SnapshotReader(SnapshotMemory.MapFile(file));
+        Verify(reader);
+    }
+
     public static void Verify(SnapshotReader reader)
     {
         SnapshotHeader header = reader.Header;

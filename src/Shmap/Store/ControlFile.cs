@@ -6,8 +6,8 @@ using Shmap.Platform;
 namespace Shmap.Store;
 
 /// <summary>
-/// The per-name control file <c>N.lock</c> (docs/FORMAT.md, "Control file"): publishers hold its
-/// flock while they publish and bump its words; followers map it read-only and poll one word,
+/// The per-name control file <c>N.lock</c> (docs/FORMAT.md, "Control file"): publishers, holding
+/// the name's <see cref="PublisherLock"/>, bump its words; followers map it read-only and poll one word,
 /// <see cref="Sequence"/>. Its contents are a hint, never trusted: a follower re-validates the
 /// snapshot it opens whatever the words say.
 /// </summary>
@@ -21,7 +21,7 @@ internal sealed unsafe class ControlFile : IDisposable
 {
     public const int Size = 64;
     public const int MagicOffset = 0;      // "SHMAPCTL"
-    public const int FormatOffset = 8;     // u32, 1
+    public const int FormatOffset = 8;     // u32, 2
     public const int StateOffset = 12;     // u32: 0 never published, 1 published, 2 deleted
     public const int SequenceOffset = 16;  // u64: odd while a change is under way, even when settled
     public const int VersionOffset = 24;   // u64, last version published
@@ -30,42 +30,67 @@ internal sealed unsafe class ControlFile : IDisposable
     public const uint StatePublished = 1;
     public const uint StateDeleted = 2;
 
+    /// <summary>The control file layout this library writes (2: publishers lock <c>N.wlock</c>, not this file).</summary>
+    public const uint CurrentFormat = 2;
+
+    /// <summary>
+    /// The highest version a publisher continues from: one publish a microsecond for nine years.
+    /// A control word or snapshot claiming more was not written by a publisher; it is refused
+    /// instead of obeyed (it would make the next publish the last possible one).
+    /// </summary>
+    public const long MaxPlausibleVersion = 1L << 48;
+
     private static ReadOnlySpan<byte> Magic => "SHMAPCTL"u8;
 
-    private readonly SafeFileHandle? _lockHandle;
-    private readonly SafeFileHandle? _readHandle;
-    private readonly string? _path;
+    private readonly SafeFileHandle? _writeHandle;
+    private readonly PublisherLock? _lock;
+    private readonly SharedName _name;
     private MemoryMappedViewAccessor? _view;
     private byte* _pointer;
 
-    private ControlFile(SafeFileHandle? lockHandle, SafeFileHandle? readHandle, string? path, MemoryMappedViewAccessor view)
+    private ControlFile(SharedName name, SafeFileHandle? writeHandle, PublisherLock? publisherLock, MemoryMappedViewAccessor view)
     {
-        _lockHandle = lockHandle;
-        _readHandle = readHandle;
-        _path = path;
+        _name = name;
+        _writeHandle = writeHandle;
+        _lock = publisherLock;
         _view = view;
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _pointer = pointer + view.PointerOffset;
     }
 
-    /// <summary>Opens or creates the control file and blocks until this process holds its lock.</summary>
+    /// <summary>
+    /// Takes the name's publishers' lock (bounded wait) and opens or creates its control file for
+    /// writing; disposing releases both.
+    /// </summary>
     public static ControlFile Lock(SharedName name, UnixFileMode mode)
     {
-        SafeFileHandle handle = UnixFile.Open(name.ControlPath, write: true, create: true, mode);
+        using StoreDirectory directory = StoreDirectory.Open(name.Directory, name.Options, Publisher.DirectoryModeFor(mode));
+        return Lock(directory, name, mode);
+    }
+
+    /// <summary>As <see cref="Lock(SharedName, UnixFileMode)"/>, in an open directory.</summary>
+    public static ControlFile Lock(StoreDirectory directory, SharedName name, UnixFileMode mode)
+    {
+        PublisherLock publisherLock = PublisherLock.Take(directory, name);
+        SafeFileHandle? handle = null;
         try
         {
-            UnixFile.LockExclusive(handle);
-            Span<byte> magic = stackalloc byte[Magic.Length];
-            bool intact = RandomAccess.GetLength(handle) == Size && RandomAccess.Read(handle, magic, 0) == magic.Length && magic.SequenceEqual(Magic);
-            if (!intact)
+            handle = directory.OpenFile(name.ControlFileName, write: true, create: true, mode: mode);
+            Span<byte> head = stackalloc byte[12];
+            bool intact = RandomAccess.GetLength(handle) == Size && RandomAccess.Read(handle, head, 0) == head.Length && head[..8].SequenceEqual(Magic);
+            if (!intact || BinaryPrimitives.ReadUInt32LittleEndian(head[FormatOffset..]) != CurrentFormat)
             {
-                // New (or damaged): lay it out afresh. Under the lock nobody else writes it.
+                // New, damaged, or of the format before the publishers' lock: lay it out afresh,
+                // keeping an intact version word so numbering continues. Under the lock nobody else writes it.
+                Span<byte> old = stackalloc byte[Size];
+                long keep = intact && RandomAccess.Read(handle, old, 0) == Size ? (long)BinaryPrimitives.ReadUInt64LittleEndian(old[VersionOffset..]) : 0;
                 RandomAccess.SetLength(handle, Size);
                 Span<byte> fresh = stackalloc byte[Size];
                 fresh.Clear();
                 Magic.CopyTo(fresh);
-                BinaryPrimitives.WriteUInt32LittleEndian(fresh[FormatOffset..], 1);
+                BinaryPrimitives.WriteUInt32LittleEndian(fresh[FormatOffset..], CurrentFormat);
+                BinaryPrimitives.WriteUInt64LittleEndian(fresh[VersionOffset..], (ulong)keep);
                 RandomAccess.Write(handle, fresh, 0);
             }
 
@@ -73,7 +98,7 @@ internal sealed unsafe class ControlFile : IDisposable
             ControlFile control;
             using (map)
             {
-                control = new ControlFile(handle, null, name.ControlPath, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
+                control = new ControlFile(name, handle, publisherLock, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
             }
 
             if (IsChanging(control.Sequence))
@@ -88,40 +113,37 @@ internal sealed unsafe class ControlFile : IDisposable
         }
         catch
         {
-            handle.Dispose();
+            handle?.Dispose();
+            publisherLock.Dispose();
             throw;
         }
     }
 
     /// <summary>Maps an existing control file read-only for polling; null when there is none yet.</summary>
+    /// <exception cref="UntrustedFileException">The directory or the file is not one to trust.</exception>
     public static ControlFile? TryOpenForReading(SharedName name)
     {
+        SharedMapOptions options = name.Options;
         SafeFileHandle handle;
         try
         {
-            handle = UnixFile.Open(name.ControlPath, write: false, create: false, 0);
+            using StoreDirectory directory = StoreDirectory.Open(name.Directory, options);
+            handle = directory.OpenFile(name.ControlFileName);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
 
-        try
+        using (handle)
         {
             if (RandomAccess.GetLength(handle) < Size)
             {
-                handle.Dispose();
                 return null;
             }
 
-            // The descriptor stays open: IsChangeAbandoned probes the lock through it.
             using var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, Size, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            return new ControlFile(null, handle, null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
+            return new ControlFile(name, null, null, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.Read));
         }
     }
 
@@ -167,7 +189,7 @@ internal sealed unsafe class ControlFile : IDisposable
     /// change under way was abandoned by a publisher that died (a live one holds the lock until it
     /// has recorded its change). Probes with a non-blocking shared flock, released at once.
     /// </summary>
-    public bool IsChangeAbandoned() => _readHandle is not null && UnixFile.TryLockSharedAndRelease(_readHandle);
+    public bool IsChangeAbandoned() => PublisherLock.IsFree(_name);
 
     /// <summary>Ends a change begun by <see cref="BeginChange"/> (sequence even again); nothing when none is under way.</summary>
     public void EndChange()
@@ -186,9 +208,9 @@ internal sealed unsafe class ControlFile : IDisposable
     /// </summary>
     public void Touch()
     {
-        if (_path is not null)
+        if (_writeHandle is not null)
         {
-            File.SetLastWriteTimeUtc(_path, DateTime.UtcNow);
+            _ = Interop.Files.FUtimensNow(_writeHandle, 0);
         }
     }
 
@@ -197,9 +219,8 @@ internal sealed unsafe class ControlFile : IDisposable
         GC.SuppressFinalize(this);
         ReleaseMapping();
 
-        // Closing the descriptor releases the flock.
-        _lockHandle?.Dispose();
-        _readHandle?.Dispose();
+        _writeHandle?.Dispose();
+        _lock?.Dispose(); // closing its descriptor releases the flock
     }
 
     /// <summary>
@@ -209,8 +230,8 @@ internal sealed unsafe class ControlFile : IDisposable
     /// </summary>
     public void CloseKeepingMapping()
     {
-        _lockHandle?.Dispose();
-        _readHandle?.Dispose();
+        _writeHandle?.Dispose();
+        _lock?.Dispose();
     }
 
     ~ControlFile() => ReleaseMapping();

@@ -79,7 +79,7 @@ public sealed class LiveKillTests(ITestOutputHelper output)
         using ChildProcess last = LiveStressTool.Run("publish", LiveStressTool.ExitTimeout, [.. target, .. shape, "--versions", "1", "--print"]);
         long final = Assert.Single(LiveStressTool.Published(last)).Version;
         Assert.True(final > lastOpened);
-        Assert.Equal(["kill.lock", "kill.shmap"], LiveStressTool.Files(dir.Path));
+        Assert.Equal(["kill.lock", "kill.shmap", "kill.wlock"], LiveStressTool.Files(dir.Path));
 
         Dictionary<string, string> summary = LiveStressTool.Stop(follower, "follow");
         output.WriteLine(follower.Output[^1]);

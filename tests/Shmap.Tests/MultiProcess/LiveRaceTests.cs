@@ -52,6 +52,6 @@ public sealed class LiveRaceTests(ITestOutputHelper output)
         List<string[]> seen = [.. follower.Output.Where(static l => l.StartsWith("version ", StringComparison.Ordinal)).Select(static l => l.Split(' '))];
         Assert.True(seen.Count >= 10, $"The follower checked only {seen.Count} versions.\n{follower.Transcript()}");
         Assert.All(seen, f => Assert.Equal(byVersion[long.Parse(f[1], CultureInfo.InvariantCulture)], f[2]));
-        Assert.Equal(["race.lock", "race.shmap"], LiveStressTool.Files(dir.Path));
+        Assert.Equal(["race.lock", "race.shmap", "race.wlock"], LiveStressTool.Files(dir.Path));
     }
 }

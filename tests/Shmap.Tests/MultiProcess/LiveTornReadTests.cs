@@ -37,7 +37,7 @@ public sealed class LiveTornReadTests(ITestOutputHelper output)
         }
 
         // Old versions were unlinked as they were replaced; no temporary file is left.
-        Assert.Equal(["torn.lock", "torn.shmap"], LiveStressTool.Files(dir.Path));
+        Assert.Equal(["torn.lock", "torn.shmap", "torn.wlock"], LiveStressTool.Files(dir.Path));
         using SharedMap last = SharedMap.Open("torn", dir.Options);
         Assert.Equal(301, last.Version);
         last.Verify();

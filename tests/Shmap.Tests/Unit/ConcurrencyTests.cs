@@ -54,7 +54,7 @@ public class ConcurrencyTests
         using SharedMap map = SharedMap.Open("contended", dir.Options);
         Assert.Equal(40, map.Version);
         map.Verify();
-        Assert.Equal(["contended.lock", "contended.shmap"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
+        Assert.Equal(["contended.lock", "contended.shmap", "contended.wlock"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
     }
 
     [Fact]

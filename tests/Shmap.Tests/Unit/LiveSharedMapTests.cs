@@ -224,7 +224,7 @@ public class LiveSharedMapTests
         Assert.Equal("v3", live.Get("k"));
         Assert.Equal(3, live.Version);
         Assert.False(live.IsDeleted);
-        Assert.Equal(["n.lock", "n.shmap"], Directory.GetFiles(dir.Path).Select(static p => Path.GetFileName(p)!).Order(StringComparer.Ordinal));
+        Assert.Equal(["n.lock", "n.shmap", "n.wlock"], Directory.GetFiles(dir.Path).Select(static p => Path.GetFileName(p)!).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -277,6 +277,7 @@ public class SharedMapDirectoryVariableTests
     {
         using var dir = new TestDirectory();
         string? saved = Environment.GetEnvironmentVariable("SHMAP_DIR");
+        string? savedRuntime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
         try
         {
             Environment.SetEnvironmentVariable("SHMAP_DIR", dir.Path);
@@ -298,15 +299,28 @@ public class SharedMapDirectoryVariableTests
             Assert.True(SharedMap.Delete("from-env"));
             Assert.False(SharedMap.Exists("from-env"));
 
+            // Without SHMAP_DIR: the user's runtime directory when there is one, else a per-user
+            // directory under /dev/shm (no user can squat or collide with another's).
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", null);
+            string perUser = "/dev/shm/shmap-" + EffectiveUserId();
             Environment.SetEnvironmentVariable("SHMAP_DIR", string.Empty);
-            Assert.Equal("/dev/shm/shmap", SharedMapOptions.Default.ResolvedDirectory);
+            Assert.Equal(perUser, SharedMapOptions.Default.ResolvedDirectory);
             Environment.SetEnvironmentVariable("SHMAP_DIR", null);
-            Assert.Equal("/dev/shm/shmap", SharedMapOptions.Default.ResolvedDirectory);
-            Assert.Equal("/dev/shm/shmap", new SharedMapOptions().ResolvedDirectory);
+            Assert.Equal(perUser, SharedMapOptions.Default.ResolvedDirectory);
+            Assert.Equal(perUser, new SharedMapOptions().ResolvedDirectory);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", "/run/user/4242");
+            Assert.Equal("/run/user/4242/shmap", SharedMapOptions.Default.ResolvedDirectory);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", "relative/dir");
+            Assert.Equal(perUser, SharedMapOptions.Default.ResolvedDirectory);
         }
         finally
         {
             Environment.SetEnvironmentVariable("SHMAP_DIR", saved);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", savedRuntime);
         }
     }
+
+    /// <summary>The effective uid, from the second field of /proc/self/status's Uid line.</summary>
+    internal static string EffectiveUserId() =>
+        File.ReadLines("/proc/self/status").First(static l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[2];
 }
