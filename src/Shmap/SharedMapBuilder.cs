@@ -144,43 +144,13 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 
     /// <summary>The snapshot as bytes: exactly what <see cref="Share"/> writes, with version and time 0. <see cref="SharedMap.Load(byte[])"/> reads it back.</summary>
     /// <exception cref="InvalidOperationException">The snapshot is too large for one array; use <see cref="WriteTo"/>.</exception>
-    public unsafe byte[] Dump()
-    {
-        SnapshotWriter writer = Plan();
-        if (writer.FileLength > Array.MaxLength)
-        {
-            throw new InvalidOperationException($"The snapshot is {writer.FileLength} bytes, more than one array holds; use WriteTo(Stream) instead.");
-        }
-
-        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)writer.FileLength);
-        fixed (byte* destination = bytes)
-        {
-            writer.Write(destination);
-        }
-
-        return bytes;
-    }
+    public byte[] Dump() => Plan().ToArray();
 
     /// <summary>Writes the snapshot (the bytes <see cref="Dump"/> returns) to <paramref name="destination"/>; works for snapshots of any size.</summary>
-    public unsafe void WriteTo(Stream destination)
+    public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        SnapshotWriter writer = Plan();
-        byte* buffer = (byte*)NativeMemory.Alloc((nuint)writer.FileLength);
-        try
-        {
-            writer.Write(buffer);
-            for (long done = 0; done < writer.FileLength;)
-            {
-                int chunk = (int)Math.Min(1 << 20, writer.FileLength - done);
-                destination.Write(new ReadOnlySpan<byte>(buffer + done, chunk));
-                done += chunk;
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
+        Plan().WriteTo(destination);
     }
 
     /// <summary>Entries in ordinal UTF-8 key order.</summary>
@@ -201,6 +171,8 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    // Unsafe only to hand SnapshotWriter.Write, which fills the publisher's byte*, to Publisher as a
+    // delegate (a method group of a pointer-taking method); no pointer is touched here.
     private unsafe long PublishCore(string name, SharedMapOptions? options, Publisher.Mode mode)
     {
         SharedName shared = SharedName.Create(name, options);

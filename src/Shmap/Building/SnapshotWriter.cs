@@ -11,6 +11,14 @@ namespace Shmap.Building;
 /// hashes the keys and places them in the slot table; <see cref="Write"/> then fills a destination
 /// of exactly <see cref="FileLength"/> bytes. The output depends only on the entries.
 /// </summary>
+/// <remarks>
+/// Unsafe because the destination is a pointer: the publisher's mapped temporary file (snapshots
+/// may exceed 2 GiB, more than a span holds), a pinned array (<see cref="ToArray"/>) or a native
+/// buffer (<see cref="WriteTo"/>). Trusts: the destination holds <see cref="FileLength"/> writable
+/// bytes. Checks: every write lands inside the section <see cref="Plan"/> computed for it (slots
+/// by slot index below SlotCount, index entries by rank below Count, records as spans of their
+/// exact length inside the data), and those sections tile [0, FileLength).
+/// </remarks>
 internal sealed unsafe class SnapshotWriter
 {
     private readonly byte[][] _keys;
@@ -126,6 +134,44 @@ internal sealed unsafe class SnapshotWriter
             PublishedAtUnixMs = publishedAtUnixMs,
         };
         header.Write(new Span<byte>(destination, HeaderSize));
+    }
+
+    /// <summary>The snapshot as a new array (<c>Dump</c>).</summary>
+    /// <exception cref="InvalidOperationException">The snapshot is too large for one array.</exception>
+    public byte[] ToArray()
+    {
+        if (FileLength > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"The snapshot is {FileLength} bytes, more than one array holds; use WriteTo(Stream) instead.");
+        }
+
+        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)FileLength);
+        fixed (byte* destination = bytes)
+        {
+            Write(destination);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Writes the snapshot to <paramref name="destination"/> through a native buffer (any size).</summary>
+    public void WriteTo(Stream destination)
+    {
+        byte* buffer = (byte*)NativeMemory.Alloc((nuint)FileLength);
+        try
+        {
+            Write(buffer);
+            for (long done = 0; done < FileLength;)
+            {
+                int chunk = (int)Math.Min(1 << 20, FileLength - done);
+                destination.Write(new ReadOnlySpan<byte>(buffer + done, chunk));
+                done += chunk;
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
     }
 
     /// <summary>Entries ahead of the current one whose bytes are prefetched.</summary>

@@ -5,6 +5,11 @@ using static Shmap.Format.SnapshotLayout;
 namespace Shmap.Reading;
 
 /// <summary>Copies snapshot bytes: a map's to a stream (<c>WriteTo</c>); a snapshot file into a file being published, with a new stamp (<c>Import</c>).</summary>
+/// <remarks>
+/// Unsafe because the publisher hands its destination as a pointer (a mapped temporary file,
+/// possibly over 2 GiB). Trusts: the destination holds the <c>length</c> bytes the publisher was
+/// told. Checks: writes are spans of at most the bytes left; the source is read, never mapped.
+/// </remarks>
 internal static unsafe class SnapshotCopy
 {
     private const int ChunkSize = 1 << 20;

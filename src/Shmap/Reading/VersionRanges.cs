@@ -18,6 +18,12 @@ namespace Shmap.Reading;
 /// twice) and a zeroed one for the next. A range too small for a new version is dropped (to the
 /// garbage collector) and a larger one reserved, with headroom.
 /// </remarks>
+/// <remarks>
+/// Unsafe because ranges are addresses (mmap results) that snapshots are mapped into. Trusts:
+/// Platform's mmap wrappers (a range is the length reserved; MAP_FIXED replaces in one step).
+/// Checks: a version is mapped only into a free range at least its length; a range is unmapped
+/// only by its finalizer, when nothing can refer to it.
+/// </remarks>
 internal sealed unsafe class VersionRanges
 {
     /// <summary>Zeroed ranges kept for reuse; more are dropped.</summary>
