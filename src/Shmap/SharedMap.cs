@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using Shmap.Building;
 using Shmap.Format;
 using Shmap.Reading;
 using Shmap.Store;
@@ -80,25 +78,36 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>Version number stamped when this snapshot was published (1, 2, … per name); 0 for bytes never published.</summary>
     public long Version => Reader.Header.PublishVersion;
 
+    /// <summary>
+    /// The format version of the snapshot's bytes (docs/FORMAT.md, header offset 8). A snapshot opens
+    /// only in the version this library reads, so this is that version.
+    /// </summary>
+    public int FormatVersion
+    {
+        get
+        {
+            _ = Reader;
+            return SnapshotLayout.FormatVersion;
+        }
+    }
+
     /// <summary>When this snapshot was published, or null for bytes never published.</summary>
     public DateTimeOffset? PublishedAt => Reader.Header.PublishedAtUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(Reader.Header.PublishedAtUnixMs);
 
     /// <summary>Size of the snapshot in bytes.</summary>
     public long ByteLength => Reader.Header.FileLength;
 
-    /// <summary>Keys in order.</summary>
-    public IEnumerable<string> Keys => this.Select(static e => e.Key);
+    /// <summary>Keys in order (values are not decoded).</summary>
+    public IEnumerable<string> Keys => RankIterator(static (reader, i) => StringLookup.KeyAt(reader, i));
 
-    /// <summary>Values in key order.</summary>
-    public IEnumerable<string> Values => this.Select(static e => e.Value);
+    /// <summary>Values in key order (keys are not decoded).</summary>
+    public IEnumerable<string> Values => RankIterator(static (reader, i) => StringLookup.ValueAt(reader, i));
 
     /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
     public string this[string key] => Get(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
 
     /// <summary>The reader of a map that is never disposed while in use (a follower's versions); no check.</summary>
     internal SnapshotReader DangerousReader => _reader!;
-
-    internal SharedName? Shared => _sharedName;
 
     internal SnapshotReader Reader
     {
@@ -125,7 +134,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         string path = shared.SnapshotPath;
         try
         {
-            return OpenByPath(shared);
+            return new SharedMap(SnapshotReader.Open(SnapshotFiles.OpenSnapshot(shared)), shared, path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -139,7 +148,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public static SharedMap OpenFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new SharedMap(OpenReader(path), null, System.IO.Path.GetFullPath(path));
+        return new SharedMap(SnapshotReader.Open(path), null, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Reads snapshot bytes (what <see cref="SharedMapBuilder.Dump"/> returns) into a private copy.</summary>
@@ -152,7 +161,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>Reads snapshot bytes into a private copy.</summary>
     /// <exception cref="SnapshotFormatException">The bytes are not a valid snapshot.</exception>
-    public static SharedMap Load(ReadOnlySpan<byte> snapshot) => new(new SnapshotReader(SnapshotMemory.Copy(snapshot)), null, null);
+    public static SharedMap Load(ReadOnlySpan<byte> snapshot) => new(SnapshotReader.Load(snapshot), null, null);
 
     /// <summary>
     /// Removes the map published under <paramref name="name"/> (the seed's static <c>remove</c>), from any process.
@@ -171,7 +180,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <returns>The version published.</returns>
     /// <exception cref="SnapshotFormatException">The file is not a valid snapshot; the name is untouched.</exception>
     /// <exception cref="SharedMapExistsException">The name exists and <paramref name="force"/> is false.</exception>
-    public static unsafe long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
+    public static long Import(string name, string snapshotFile, bool force = false, SharedMapOptions? options = null)
     {
         SharedName shared = SharedName.Create(name, options);
         ArgumentException.ThrowIfNullOrEmpty(snapshotFile);
@@ -187,31 +196,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
             shared.Options,
             force ? Publisher.Mode.NextVersion : Publisher.Mode.CreateNew,
             length,
-            (destination, version, publishedAt) => CopyAndStamp(source, destination, length, version, publishedAt),
-            static copy =>
-            {
-                using var reader = new SnapshotReader(SnapshotMemory.MapFile(copy));
-                reader.Verify();
-            });
-    }
-
-    /// <summary>Copies the source file into the temporary file's mapping by reads (never through a shared mapping of the source), then stamps it.</summary>
-    private static unsafe void CopyAndStamp(FileStream source, byte* destination, long length, long version, long publishedAt)
-    {
-        long done = 0;
-        while (done < length)
-        {
-            int chunk = (int)Math.Min(length - done, 1 << 30);
-            int read = RandomAccess.Read(source.SafeFileHandle, new Span<byte>(destination + done, chunk), done);
-            if (read == 0)
-            {
-                throw new SnapshotFormatException("file_length", SnapshotLayout.FileLengthOffset, $"{length} bytes", $"the source file shrank to {done} bytes while it was copied");
-            }
-
-            done += read;
-        }
-
-        SnapshotHeader.Stamp(new Span<byte>(destination, SnapshotLayout.HeaderSize), version, publishedAt);
+            SnapshotCopy.FromFile(source, length),
+            SnapshotVerifier.VerifyFile);
     }
 
     /// <summary>
@@ -219,7 +205,45 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// published version, switching without locks when a new one appears.
     /// </summary>
     /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
-    public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(SharedName.Create(name, options));
+    public static LiveSharedMap Follow(string name, SharedMapOptions? options = null) => new(name, options);
+
+    /// <summary>
+    /// Every name published in the directory of <paramref name="options"/> (ordinal order), with its
+    /// files and what its snapshot's header says. A snapshot that cannot be opened is listed with
+    /// <see cref="SharedMapInfo.Problem"/> set; a name deleted while listing is left out. Only headers
+    /// are read (O(1) per name); files whose names start with '.' are temporary and left out.
+    /// </summary>
+    public static IReadOnlyList<SharedMapInfo> List(SharedMapOptions? options = null)
+    {
+        var infos = new List<SharedMapInfo>();
+        foreach (NameListing.Entry entry in NameListing.List(options))
+        {
+            SharedName name = entry.Name;
+            try
+            {
+                using SharedMap map = new(SnapshotReader.Open(SnapshotFiles.OpenSnapshot(name)), name, name.SnapshotPath);
+                infos.Add(new SharedMapInfo(name.Name, name.SnapshotPath, name.ControlPath, map.Version, map.Count, map.ByteLength, map.PublishedAt, entry.LastModified, null));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Deleted while we looked.
+            }
+            catch (Exception e) when (e is ShmapException or IOException or UnauthorizedAccessException)
+            {
+                infos.Add(new SharedMapInfo(name.Name, name.SnapshotPath, name.ControlPath, 0, 0, entry.Length, null, entry.LastModified, e.Message));
+            }
+        }
+
+        return infos;
+    }
+
+    /// <summary>The file the snapshot of <paramref name="name"/> is (or would be) published as: <c>N.shmap</c> in the directory.</summary>
+    /// <exception cref="ArgumentException">The name is not usable.</exception>
+    public static string SnapshotPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).SnapshotPath;
+
+    /// <summary>The control file of <paramref name="name"/> (<c>N.lock</c>: publishers' lock, version word; followers map it).</summary>
+    /// <exception cref="ArgumentException">The name is not usable.</exception>
+    public static string ControlPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).ControlPath;
 
     /// <summary>Whether a map is published under <paramref name="name"/>.</summary>
     public static bool Exists(string name, SharedMapOptions? options = null) => SnapshotFiles.Exists(SharedName.Create(name, options));
@@ -228,61 +252,21 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Find(Reader, key);
+        return StringLookup.Find(Reader, key);
     }
 
     /// <summary>Looks <paramref name="key"/> up.</summary>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        value = Find(Reader, key);
+        value = StringLookup.Find(Reader, key);
         return value is not null;
     }
 
-    /// <summary>The string lookup: encode, find, decode; null when absent.</summary>
-    internal static string? Find(SnapshotReader reader, string key)
-    {
-        string? value = Find(reader, key, out bool unreadable);
-        return unreadable ? FindOrThrow(reader, key) : value;
-    }
-
-    /// <summary>
-    /// The string lookup that never throws for the bytes it reads, shared with
-    /// <see cref="LiveSharedMap"/>: <paramref name="unreadable"/> tells that a record on the way
-    /// did not fit (<see cref="SnapshotReader.TryFind"/>).
-    /// </summary>
-    [SkipLocalsInit]
-    internal static string? Find(SnapshotReader reader, string key, out bool unreadable)
-    {
-        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
-        string? value = null;
-        unreadable = false;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
-        {
-            ulong offset = reader.TryFind(utf8, out ReadOnlySpan<byte> bytes);
-            unreadable = offset == SnapshotReader.Unreadable;
-            if (offset != 0 && !unreadable)
-            {
-                value = Utf8Text.Decode(bytes);
-            }
-        }
-
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return value;
-    }
-
-    /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static string? FindOrThrow(SnapshotReader reader, string key) =>
-        Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
-
     /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
-    /// snapshot and stays valid until this map is disposed.
+    /// snapshot and stays valid until this map is disposed (keep the map reachable while reading
+    /// the span: a map dropped without Dispose is unmapped once the garbage collector finds it unreachable).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value) => Reader.TryGetValue(utf8Key, out value);
@@ -296,67 +280,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="ArgumentNullException">A key is null (the message names its index).</exception>
     public void GetMany(ReadOnlySpan<string> keys, Span<string?> values)
     {
-        CheckBatch(keys.Length, values.Length);
-        for (int i = 0; i < keys.Length; i++)
-        {
-            if (keys[i] is null)
-            {
-                throw new ArgumentNullException(nameof(keys), $"keys[{i}] is null.");
-            }
-        }
-
-        SnapshotReader reader = Reader;
-        ReadOnlyMemory<byte>[] utf8 = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(Constants.StringBatchChunk);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
-        Span<ValueRef> found = stackalloc ValueRef[Constants.StringBatchChunk];
-        Span<bool> unencodable = stackalloc bool[Constants.StringBatchChunk];
-        try
-        {
-            for (int start = 0; start < keys.Length; start += Constants.StringBatchChunk)
-            {
-                int n = Math.Min(Constants.StringBatchChunk, keys.Length - start);
-                ReadOnlySpan<string> chunk = keys.Slice(start, n);
-                int needed = ShortAscii.EncodeBufferBytes; // the fast path's store may run past the last key
-                foreach (string key in chunk)
-                {
-                    needed += key.Length * 3;
-                }
-
-                if (needed > buffer.Length)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(needed);
-                }
-
-                int used = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    // A key with a lone surrogate is never stored: it is looked up as "" and answered null.
-                    int written = ShortAscii.TryEncode(chunk[i], buffer.AsSpan(used));
-                    unencodable[i] = written < 0 && System.Text.Unicode.Utf8.FromUtf16(chunk[i], buffer.AsSpan(used), out _, out written, replaceInvalidSequences: false) != OperationStatus.Done;
-                    utf8[i] = unencodable[i] ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(used, written);
-                    used += unencodable[i] ? 0 : written;
-                }
-
-                reader.FindMany(utf8.AsSpan(0, n), found[..n]);
-                for (int i = 0; i < n; i++)
-                {
-                    // The value's last line, when the record spills into it: all of the chunk's misses at once.
-                    reader.PrefetchValueEnd(found[i]);
-                }
-
-                for (int i = 0; i < n; i++)
-                {
-                    values[start + i] = found[i].Found && !unencodable[i] ? Utf8Text.Decode(reader.ValueAt(found[i])) : null;
-                }
-            }
-        }
-        finally
-        {
-            utf8.AsSpan(0, Constants.StringBatchChunk).Clear();
-            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(utf8);
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        StringLookup.CheckMany(keys, values);
+        StringLookup.GetMany(Reader, keys, values);
     }
 
     /// <summary>
@@ -367,8 +292,8 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public void GetMany(ReadOnlySpan<ReadOnlyMemory<byte>> utf8Keys, Span<ValueRef> values)
     {
-        CheckBatch(utf8Keys.Length, values.Length);
-        Reader.FindMany(utf8Keys, values);
+        StringLookup.CheckBatch(utf8Keys.Length, values.Length);
+        BatchLookup.FindMany(Reader, utf8Keys, values);
     }
 
     /// <summary>The bytes of a value located by <see cref="GetMany(ReadOnlySpan{ReadOnlyMemory{byte}}, Span{ValueRef})"/>; valid until this map is disposed.</summary>
@@ -384,7 +309,12 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     }
 
     /// <summary>Whether <paramref name="key"/> is present.</summary>
-    public bool ContainsKey(string key) => IndexOf(key) >= 0;
+    /// <remarks>A hash lookup, like <see cref="Get"/>; the value is not decoded.</remarks>
+    public bool ContainsKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return StringLookup.ContainsKey(Reader, key);
+    }
 
     /// <summary>Whether a UTF-8 key is present.</summary>
     public bool ContainsKey(ReadOnlySpan<byte> utf8Key) => Reader.TryGetValue(utf8Key, out _);
@@ -395,32 +325,14 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return EntryAt(Reader, index);
+        return StringLookup.EntryAt(Reader, index);
     }
 
     /// <summary>The rank of <paramref name="key"/> in key order, or -1 when it is absent.</summary>
-    [SkipLocalsInit]
     public int IndexOf(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        SnapshotReader reader = Reader;
-        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
-        int rank = -1;
-        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
-        {
-            ulong offset = reader.FindRecord(utf8, reader.HashOf(utf8), out _);
-            if (offset != 0)
-            {
-                rank = reader.RankOfOffset(offset);
-            }
-        }
-
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return rank;
+        return StringLookup.IndexOf(Reader, key);
     }
 
     /// <summary>
@@ -453,13 +365,13 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// keys, UTF-8 validity and every hash slot. O(n log n); opening only checks the header.
     /// </summary>
     /// <exception cref="SnapshotFormatException">Something does not check out; the exception names it.</exception>
-    public void Verify() => Reader.Verify();
+    public void Verify() => SnapshotVerifier.Verify(Reader);
 
     /// <summary>Writes the snapshot's bytes (header included) to <paramref name="destination"/>.</summary>
     public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        Reader.CopyTo(destination);
+        SnapshotCopy.CopyTo(Reader, destination);
     }
 
     /// <summary>Unmaps the snapshot (once no follower or snapshot shares it). Spans obtained from it become invalid.</summary>
@@ -469,54 +381,29 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
         Interlocked.Exchange(ref _control, null)?.Dispose();
     }
 
-    /// <summary>Another map over the same bytes, with its own lifetime, or null when they are already released.</summary>
-    internal SharedMap? TryShare()
-    {
-        SnapshotReader? reader = _reader;
-        return reader is not null && reader.TryAddReference() ? new SharedMap(reader, _sharedName, Path) : null;
-    }
-
-    internal static SharedMap OpenByPath(SharedName name, VersionRanges? ranges = null)
-    {
-        FileStream file = SnapshotFiles.OpenSnapshot(name);
-        return new(new SnapshotReader(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file)), name, name.SnapshotPath);
-    }
-
-    private static SnapshotReader OpenReader(string path)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        return new SnapshotReader(SnapshotMemory.MapFile(file));
-    }
-
-    private static KeyValuePair<string, string> EntryAt(SnapshotReader reader, int index)
-    {
-        reader.ReadAt(index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
-        return new(Utf8Text.Decode(key), Utf8Text.Decode(value));
-    }
-
     private IEnumerable<KeyValuePair<string, string>> RangeIterator(byte[]? from, byte[]? to)
     {
-        int start = from is null ? 0 : Reader.LowerBound(from);
-        int end = to is null ? Count : Reader.LowerBound(to);
+        int start = from is null ? 0 : RankQueries.LowerBound(Reader, from);
+        int end = to is null ? Count : RankQueries.LowerBound(Reader, to);
         for (int i = start; i < end; i++)
         {
-            yield return EntryAt(Reader, i);
+            yield return StringLookup.EntryAt(Reader, i);
         }
     }
 
     private IEnumerable<KeyValuePair<string, string>> PrefixIterator(byte[] prefix)
     {
-        for (int i = Reader.LowerBound(prefix); i < Count && Reader.KeyAt(i).StartsWith(prefix); i++)
+        for (int i = RankQueries.LowerBound(Reader, prefix); i < Count && RankQueries.KeyAt(Reader, i).StartsWith(prefix); i++)
         {
-            yield return EntryAt(Reader, i);
+            yield return StringLookup.EntryAt(Reader, i);
         }
     }
 
-    private static void CheckBatch(int keys, int values)
+    private IEnumerable<string> RankIterator(Func<SnapshotReader, int, string> select)
     {
-        if (keys != values)
+        for (int i = 0; i < Count; i++)
         {
-            throw new ArgumentException($"values has {values} elements but keys has {keys}; they must be the same length.", nameof(values));
+            yield return select(Reader, i);
         }
     }
 

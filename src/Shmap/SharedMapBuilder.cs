@@ -24,6 +24,19 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     private int _version;
     private long _dataLength;
 
+    /// <summary>An empty builder.</summary>
+    public SharedMapBuilder()
+    {
+    }
+
+    /// <summary>A builder holding <paramref name="entries"/> (<see cref="AddRange"/>: the last value of a repeated key wins).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="entries"/>, a key or a value is null.</exception>
+    /// <exception cref="ArgumentException">A string has an unpaired surrogate.</exception>
+    public SharedMapBuilder(IEnumerable<KeyValuePair<string, string>> entries)
+    {
+        AddRange(entries);
+    }
+
     /// <summary>Number of entries.</summary>
     public int Count => _positions.Count;
 
@@ -38,6 +51,18 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
     /// <exception cref="ArgumentNullException">A string is null.</exception>
     /// <exception cref="ArgumentException">A string has an unpaired surrogate and cannot round-trip through UTF-8.</exception>
     public void Set(string key, string value) => SetCore(Utf8Text.Encode(key, nameof(key)), Utf8Text.Encode(value, nameof(value)));
+
+    /// <summary>Sets every entry of <paramref name="entries"/>, in order (<see cref="Set(string, string)"/>: the last set of a key wins).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="entries"/>, a key or a value is null.</exception>
+    /// <exception cref="ArgumentException">A string has an unpaired surrogate.</exception>
+    public void AddRange(IEnumerable<KeyValuePair<string, string>> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (KeyValuePair<string, string> entry in entries)
+        {
+            Set(entry.Key, entry.Value);
+        }
+    }
 
     /// <summary>Sets a key to a value given as UTF-8 bytes; the last set wins.</summary>
     /// <exception cref="ArgumentException">The bytes are not valid UTF-8.</exception>
@@ -76,7 +101,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
             return false;
         }
 
-        _dataLength -= SnapshotWriter.RecordLength(utf8.Length, _values[position].Length);
+        _dataLength -= RecordCodec.RecordLength(utf8.Length, _values[position].Length);
         int last = _positions.Count;
         if (position != last)
         {
@@ -119,43 +144,13 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 
     /// <summary>The snapshot as bytes: exactly what <see cref="Share"/> writes, with version and time 0. <see cref="SharedMap.Load(byte[])"/> reads it back.</summary>
     /// <exception cref="InvalidOperationException">The snapshot is too large for one array; use <see cref="WriteTo"/>.</exception>
-    public unsafe byte[] Dump()
-    {
-        SnapshotWriter writer = Plan();
-        if (writer.FileLength > Array.MaxLength)
-        {
-            throw new InvalidOperationException($"The snapshot is {writer.FileLength} bytes, more than one array holds; use WriteTo(Stream) instead.");
-        }
-
-        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)writer.FileLength);
-        fixed (byte* destination = bytes)
-        {
-            writer.Write(destination);
-        }
-
-        return bytes;
-    }
+    public byte[] Dump() => Plan().ToArray();
 
     /// <summary>Writes the snapshot (the bytes <see cref="Dump"/> returns) to <paramref name="destination"/>; works for snapshots of any size.</summary>
-    public unsafe void WriteTo(Stream destination)
+    public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        SnapshotWriter writer = Plan();
-        byte* buffer = (byte*)NativeMemory.Alloc((nuint)writer.FileLength);
-        try
-        {
-            writer.Write(buffer);
-            for (long done = 0; done < writer.FileLength;)
-            {
-                int chunk = (int)Math.Min(1 << 20, writer.FileLength - done);
-                destination.Write(new ReadOnlySpan<byte>(buffer + done, chunk));
-                done += chunk;
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
+        Plan().WriteTo(destination);
     }
 
     /// <summary>Entries in ordinal UTF-8 key order.</summary>
@@ -176,6 +171,8 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    // Unsafe only to hand SnapshotWriter.Write, which fills the publisher's byte*, to Publisher as a
+    // delegate (a method group of a pointer-taking method); no pointer is touched here.
     private unsafe long PublishCore(string name, SharedMapOptions? options, Publisher.Mode mode)
     {
         SharedName shared = SharedName.Create(name, options);
@@ -189,7 +186,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
         ref int position = ref CollectionsMarshal.GetValueRefOrAddDefault(_positions, key, out bool exists);
         if (exists)
         {
-            _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length) - SnapshotWriter.RecordLength(key.Length, _values[position].Length);
+            _dataLength += RecordCodec.RecordLength(key.Length, value.Length) - RecordCodec.RecordLength(key.Length, _values[position].Length);
             _values[position] = value;
             Changed(ordered: true);
             return;
@@ -211,7 +208,7 @@ public sealed class SharedMapBuilder : IEnumerable<KeyValuePair<string, string>>
         position = count;
         _keys[count] = key;
         _values[count] = value;
-        _dataLength += SnapshotWriter.RecordLength(key.Length, value.Length);
+        _dataLength += RecordCodec.RecordLength(key.Length, value.Length);
         Changed(ordered: false);
     }
 

@@ -35,8 +35,8 @@ internal static class Common
         }
     }
 
-    /// <summary>The file a name's snapshot lives in (for messages and /proc scans).</summary>
-    public static string SnapshotPath(CliContext context, string name) => Path.Combine(context.Directory, name + ".shmap");
+    /// <summary>The file a name's snapshot lives in (for messages and /proc scans), as the library lays it out.</summary>
+    public static string SnapshotPath(CliContext context, string name) => SharedMap.SnapshotPathOf(name, context.Options);
 
     /// <summary>Writes entries in a format to stdout; returns how many.</summary>
     public static long WriteEntries(CliContext context, IEnumerable<KeyValuePair<string, string>> entries, OutputFormat format, long limit = long.MaxValue)

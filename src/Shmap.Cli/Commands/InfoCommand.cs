@@ -51,8 +51,8 @@ internal static class InfoCommand
             verifyTime = clock.Elapsed;
         }
 
-        int formatVersion = SnapshotFiles.ReadFormatVersion(path);
-        IReadOnlyList<MappingProcess> mappers = ProcMaps.Find(path, Path.ChangeExtension(path, ".lock"));
+        int formatVersion = map.FormatVersion;
+        IReadOnlyList<MappingProcess> mappers = ProcMaps.Find(path, SharedMap.ControlPathOf(name, context.Options));
         if (json)
         {
             WriteJson(context, map, formatVersion, verify, problem, mappers);

@@ -7,8 +7,6 @@ namespace Shmap.Cli.Commands;
 /// <summary><c>shmap list</c>: every name published in the directory.</summary>
 internal static class ListCommand
 {
-    private const string Suffix = ".shmap";
-
     public static Command Create(CliApp app)
     {
         Option<bool> json = Common.JsonOption("Print a JSON array of {name, version, entries, bytes, publishedAt}.");
@@ -27,31 +25,9 @@ internal static class ListCommand
     private static int Run(CliContext context, bool json)
     {
         var rows = new List<Row>();
-        if (Directory.Exists(context.Directory))
+        foreach (SharedMapInfo info in SharedMap.List(context.Options))
         {
-            foreach (string path in Directory.EnumerateFiles(context.Directory, "*" + Suffix))
-            {
-                string file = Path.GetFileName(path);
-                if (file.Length == Suffix.Length || file[0] == '.')
-                {
-                    continue;
-                }
-
-                string name = file[..^Suffix.Length];
-                try
-                {
-                    using SharedMap map = SharedMap.Open(name, context.Options);
-                    rows.Add(new Row(name, map.Version, map.Count, map.ByteLength, map.PublishedAt, null));
-                }
-                catch (SharedMapNotFoundException)
-                {
-                    // Removed while we looked.
-                }
-                catch (Exception e) when (e is ShmapException or ArgumentException or IOException or UnauthorizedAccessException)
-                {
-                    rows.Add(new Row(name, 0, 0, new FileInfo(path).Length, null, e.Message));
-                }
-            }
+            rows.Add(new Row(info.Name, info.Version, info.Count, info.ByteLength, info.PublishedAt, info.Problem));
         }
 
         rows.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));

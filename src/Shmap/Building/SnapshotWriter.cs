@@ -11,6 +11,14 @@ namespace Shmap.Building;
 /// hashes the keys and places them in the slot table; <see cref="Write"/> then fills a destination
 /// of exactly <see cref="FileLength"/> bytes. The output depends only on the entries.
 /// </summary>
+/// <remarks>
+/// Unsafe because the destination is a pointer: the publisher's mapped temporary file (snapshots
+/// may exceed 2 GiB, more than a span holds), a pinned array (<see cref="ToArray"/>) or a native
+/// buffer (<see cref="WriteTo"/>). Trusts: the destination holds <see cref="FileLength"/> writable
+/// bytes. Checks: every write lands inside the section <see cref="Plan"/> computed for it (slots
+/// by slot index below SlotCount, index entries by rank below Count, records as spans of their
+/// exact length inside the data), and those sections tile [0, FileLength).
+/// </remarks>
 internal sealed unsafe class SnapshotWriter
 {
     private readonly byte[][] _keys;
@@ -30,9 +38,6 @@ internal sealed unsafe class SnapshotWriter
 
     /// <summary>Length of the snapshot in bytes.</summary>
     public long FileLength => _header.FileLength;
-
-    /// <summary>Bytes one record takes in the data section.</summary>
-    public static long RecordLength(int keyLength, int valueLength) => VarintLength((uint)keyLength) + VarintLength((uint)valueLength) + (long)keyLength + valueLength;
 
     /// <summary>Plans the layout of <paramref name="keys"/> (strictly increasing) and their values; <paramref name="dataLength"/> is the sum of their record lengths.</summary>
     public static SnapshotWriter Plan(byte[][] keys, byte[][] values, long dataLength)
@@ -117,22 +122,56 @@ internal sealed unsafe class SnapshotWriter
                 BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(index + (i * 8L), 8), (ulong)offset);
             }
 
-            int n = WriteVarint(data, (uint)key.Length);
-            n += WriteVarint(data + n, (uint)value.Length);
-            key.AsSpan().CopyTo(new Span<byte>(data + n, key.Length));
-            value.AsSpan().CopyTo(new Span<byte>(data + n + key.Length, value.Length));
-            long length = n + (long)key.Length + value.Length;
+            long length = RecordCodec.Write(new Span<byte>(data, (int)RecordCodec.RecordLength(key.Length, value.Length)), key, value);
             data += length;
             offset += length;
         }
 
         var header = h with
         {
-            BodyChecksum = Checksum.Body(destination + HeaderSize, h.FileLength - HeaderSize),
+            BodyChecksum = Checksum.Body(h.FileLength - HeaderSize, (offset, length) => new ReadOnlySpan<byte>(destination + HeaderSize + offset, length)),
             PublishVersion = publishVersion,
             PublishedAtUnixMs = publishedAtUnixMs,
         };
         header.Write(new Span<byte>(destination, HeaderSize));
+    }
+
+    /// <summary>The snapshot as a new array (<c>Dump</c>).</summary>
+    /// <exception cref="InvalidOperationException">The snapshot is too large for one array.</exception>
+    public byte[] ToArray()
+    {
+        if (FileLength > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"The snapshot is {FileLength} bytes, more than one array holds; use WriteTo(Stream) instead.");
+        }
+
+        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)FileLength);
+        fixed (byte* destination = bytes)
+        {
+            Write(destination);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Writes the snapshot to <paramref name="destination"/> through a native buffer (any size).</summary>
+    public void WriteTo(Stream destination)
+    {
+        byte* buffer = (byte*)NativeMemory.Alloc((nuint)FileLength);
+        try
+        {
+            Write(buffer);
+            for (long done = 0; done < FileLength;)
+            {
+                int chunk = (int)Math.Min(1 << 20, FileLength - done);
+                destination.Write(new ReadOnlySpan<byte>(buffer + done, chunk));
+                done += chunk;
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
     }
 
     /// <summary>Entries ahead of the current one whose bytes are prefetched.</summary>
@@ -199,20 +238,5 @@ internal sealed unsafe class SnapshotWriter
         }
 
         return order;
-    }
-
-    private static int VarintLength(uint value) => value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
-
-    private static int WriteVarint(byte* destination, uint value)
-    {
-        int n = 0;
-        while (value >= 0x80)
-        {
-            destination[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        destination[n++] = (byte)value;
-        return n;
     }
 }

@@ -5,6 +5,12 @@ using System.Runtime.Intrinsics;
 namespace Shmap.Format;
 
 /// <summary>Byte equality of two keys, inline for the common lengths.</summary>
+/// <remarks>
+/// Unsafe (<c>Unsafe.ReadUnaligned</c>, <c>Vector128.LoadUnsafe</c> on span references) because a
+/// bounds-checked compare costs a lookup loop more than it can afford. Trusts nothing: both spans
+/// are the caller's, and every load is inside both of them (the length is checked equal first,
+/// and each load of 8 or 16 bytes is at offset 0 or length - 8/16 of a key at least that long).
+/// </remarks>
 internal static class KeyBytes
 {
     /// <summary>

@@ -14,6 +14,11 @@ namespace Shmap.Format;
 /// can keep in flight past those misses; the library's call and its length dispatch cost a
 /// lookup more than the arithmetic does.
 /// </summary>
+/// <remarks>
+/// Unsafe (<c>Unsafe.ReadUnaligned</c> on the span's reference) only in <c>Read</c>: the inline
+/// paths load at offsets 0, 8, length - 16 and length - 8 of keys of 9 to 32 bytes, all inside the
+/// key (checked: other lengths take the library's call). Trusts nothing else.
+/// </remarks>
 internal readonly struct KeyHasher
 {
     private const ulong Prime64One = 0x9E3779B185EBCA87;

@@ -203,5 +203,5 @@ internal readonly record struct SnapshotHeader
     }
 
     [DoesNotReturn]
-    public static void Fail(string field, long offset, string expected, string found) => throw new SnapshotFormatException(field, offset, expected, found);
+    private static void Fail(string field, long offset, string expected, string found) => throw new SnapshotFormatException(field, offset, expected, found);
 }

@@ -1,4 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Shmap.Format;
@@ -8,14 +8,36 @@ using static Shmap.Format.SnapshotLayout;
 namespace Shmap.Reading;
 
 /// <summary>
-/// The one unsafe reader of snapshot bytes. It trusts nothing but the header checks of
-/// <see cref="SnapshotHeader.Parse"/>: every slot, index entry and record length read on any path
-/// is checked against the validated section limits before it is used, so corrupt bytes give a
-/// <see cref="SnapshotFormatException"/>, never a read outside the snapshot. It hands out
-/// <see cref="ReadOnlySpan{T}"/> only.
+/// The validated view of one snapshot and its point lookup: the unsafe core every query goes
+/// through (batches: <see cref="BatchLookup"/>; ranks: <see cref="RankQueries"/>; the full check:
+/// <see cref="SnapshotVerifier"/>; strings: <see cref="StringLookup"/>).
 /// </summary>
+/// <remarks>
+/// <para>Trusts: <see cref="SnapshotHeader.Parse"/>, which has checked that every section lies
+/// inside the <see cref="SnapshotMemory.Length"/> bytes at <see cref="SnapshotMemory.Pointer"/>
+/// (in 64-bit arithmetic), and that those bytes stay mapped while this reader is reachable (its
+/// memory's references; the follower's ranges).</para>
+/// <para>Checks: every slot, index entry and record length it reads on any path before it uses
+/// it; a record must lie inside the data section, so corrupt bytes give a
+/// <see cref="SnapshotFormatException"/> (or <see cref="Unreadable"/> from the lenient lookup),
+/// never a read outside the snapshot. The 8-slot window is read only when it lies inside the slot
+/// table; prefetches (which never fault) only inside the data. It hands out
+/// <see cref="ReadOnlySpan{T}"/> only.</para>
+/// <para>Lifetime: a map dropped without Dispose has its bytes freed by a finalizer once this reader
+/// is unreachable; so every method that reads them ends with <see cref="GC.KeepAlive"/>, and
+/// callers that go on reading a span it returned keep the reader reachable until they are done.</para>
+/// </remarks>
 internal sealed unsafe class SnapshotReader : IDisposable
 {
+    /// <summary>What <see cref="TryFind"/> returns when a record it read does not fit the snapshot.</summary>
+    public const ulong Unreadable = ulong.MaxValue;
+
+    /// <summary>A <see cref="FirstCandidate"/> that the window cannot settle: take the full path.</summary>
+    public const ulong UnknownCandidate = ulong.MaxValue;
+
+    /// <summary>Slots compared at once from a home slot (two 256-bit vectors).</summary>
+    private const int ProbeWindow = 8;
+
     private readonly SnapshotMemory _memory;
     private readonly byte* _base;
     private readonly byte* _slots;
@@ -29,8 +51,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private readonly int _offsetBits;
     private readonly ulong _offsetMask;
     private readonly int _indexWidth;
-    private int _references = 1;
 
+    /// <summary>Validates the header of <paramref name="memory"/> and takes over its reference (released here when the header is bad).</summary>
     public SnapshotReader(SnapshotMemory memory)
     {
         _memory = memory;
@@ -40,7 +62,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         }
         catch
         {
-            memory.Dispose();
+            memory.Release();
             throw;
         }
 
@@ -63,66 +85,54 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     public int Count { get; }
 
-    /// <summary>Start of the snapshot, for callers that prefetch (GetMany).</summary>
+    /// <summary>Start of the snapshot (tests compare where versions land).</summary>
     internal byte* Base => _base;
+
+    /// <summary>Opens and maps the snapshot file at <paramref name="path"/> (a file given by path, not a shared name).</summary>
+    public static SnapshotReader Open(string path) =>
+        Open(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1));
+
+    /// <summary>Maps <paramref name="file"/> (taking ownership), into one of <paramref name="ranges"/> when given (a follower's).</summary>
+    public static SnapshotReader Open(FileStream file, VersionRanges? ranges = null) =>
+        new(ranges is null ? SnapshotMemory.MapFile(file) : ranges.Map(file));
+
+    /// <summary>Reads a private copy of snapshot bytes.</summary>
+    public static SnapshotReader Load(ReadOnlySpan<byte> snapshot) => new(SnapshotMemory.Copy(snapshot));
 
     /// <summary>Drops the creator's reference (<see cref="Release"/>).</summary>
     public void Dispose() => Release();
 
     /// <summary>
     /// Takes one more reference unless the memory is already released. Each reference is dropped
-    /// with <see cref="Release"/>; the last one unmaps. Followers and snapshots share one reader so.
+    /// with <see cref="Release"/>; the last one frees the bytes. Followers and snapshots share one reader so.
     /// </summary>
-    public bool TryAddReference()
-    {
-        int current = Volatile.Read(ref _references);
-        while (current > 0)
-        {
-            int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
-            if (seen == current)
-            {
-                return true;
-            }
+    public bool TryAddReference() => _memory.TryAddReference();
 
-            current = seen;
+    /// <summary>Drops one reference; the last one frees the snapshot's bytes.</summary>
+    public void Release() => _memory.Release();
+
+    /// <summary>
+    /// <paramref name="length"/> bytes of the snapshot from <paramref name="offset"/>, checked to lie
+    /// inside it (copies, checksums: everything that is not a lookup reads through here).
+    /// </summary>
+    public ReadOnlySpan<byte> Bytes(long offset, int length)
+    {
+        if ((ulong)offset > _fileLength || (ulong)length > _fileLength - (ulong)offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, {offset}+{length}) is not inside the snapshot's {_fileLength} bytes.");
         }
 
-        return false;
+        return new ReadOnlySpan<byte>(_base + offset, length);
     }
-
-    /// <summary>Drops one reference; the last one unmaps the snapshot.</summary>
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0)
-        {
-            _memory.Dispose();
-        }
-    }
-
-    /// <summary>Copies the whole snapshot to <paramref name="destination"/>.</summary>
-    public void CopyTo(Stream destination)
-    {
-        for (long done = 0; done < Header.FileLength;)
-        {
-            int chunk = (int)Math.Min(1 << 20, Header.FileLength - done);
-            destination.Write(new ReadOnlySpan<byte>(_base + done, chunk));
-            done += chunk;
-        }
-    }
-
-    /// <summary>Copies the whole snapshot to <paramref name="destination"/> ({FileLength} bytes) and stamps a publication into its header.</summary>
-    public void CopyTo(byte* destination, long version, long publishedAtUnixMs)
-    {
-        Buffer.MemoryCopy(_base, destination, Header.FileLength, Header.FileLength);
-        SnapshotHeader.Stamp(new Span<byte>(destination, HeaderSize), version, publishedAtUnixMs);
-    }
-
-    /// <summary>What <see cref="TryFind"/> returns when a record it read does not fit the snapshot.</summary>
-    public const ulong Unreadable = ulong.MaxValue;
 
     /// <summary>Finds <paramref name="key"/> through the hash slots.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => FindRecord(key, _hasher.Hash(key), out value) != 0;
+    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        bool found = Find(key, _hasher.Hash(key), out value, lenient: false) != 0;
+        GC.KeepAlive(this);
+        return found;
+    }
 
     /// <summary>
     /// <see cref="TryGetValue"/> that never throws: the offset of <paramref name="key"/>'s record, 0
@@ -132,7 +142,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// exception for bytes they then discard, nor pay for a try block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => Find(key, _hasher.Hash(key), out value, lenient: true);
+    public ulong TryFind(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ulong offset = Find(key, _hasher.Hash(key), out value, lenient: true);
+        GC.KeepAlive(this);
+        return offset;
+    }
 
     /// <summary>
     /// Offset of the record holding <paramref name="key"/>, or 0 when it is absent; the record's
@@ -140,7 +155,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// hit about a quarter of its time at 1M entries: the second read waits on the first's result).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value) => Find(key, hash, out value, lenient: false);
+    public ulong FindRecord(ReadOnlySpan<byte> key, ulong hash, out ReadOnlySpan<byte> value)
+    {
+        ulong offset = Find(key, hash, out value, lenient: false);
+        GC.KeepAlive(this);
+        return offset;
+    }
 
     /// <summary>The hash of <paramref name="key"/> in this snapshot (its seed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -227,9 +247,6 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return 0;
     }
 
-    /// <summary>Slots compared at once from a home slot (two 256-bit vectors).</summary>
-    private const int ProbeWindow = 8;
-
     /// <summary>Bit j set when slot j of the <see cref="ProbeWindow"/> slots at <paramref name="window"/> carries <paramref name="tag"/> (the caller checked the window lies in the table).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint WindowMatches(ulong* window, ulong tag)
@@ -240,100 +257,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>
-    /// Looks a batch of keys up, overlapping their memory misses. Each segment takes three tight
-    /// passes: the hashes; each key's first candidate, with the home slot window of the key
-    /// <see cref="Constants.BatchPrefetchDistance"/> ahead prefetched; the comparisons, with that
-    /// key's candidate record prefetched. Each prefetch covers both lines the read may touch (the
-    /// 8-slot window; the record up to the end of the key): the second line of either, left to a
-    /// demand miss, cost a fifth of a hit. Short loop bodies let the CPU keep many misses in flight
-    /// (one pass per phase measured ~25% faster than phases over chunks of 32 keys).
-    /// <paramref name="values"/>[i] receives the value of keys[i], or default.
-    /// </summary>
-    public void FindMany(ReadOnlySpan<ReadOnlyMemory<byte>> keys, Span<ValueRef> values)
-    {
-        if (values.Length < keys.Length)
-        {
-            throw new ArgumentException("One value per key is needed.", nameof(values));
-        }
-
-        const int Ahead = Constants.BatchPrefetchDistance;
-        Span<ulong> hashes = stackalloc ulong[Constants.BatchChunk];
-        Span<ulong> candidates = stackalloc ulong[Constants.BatchChunk];
-        for (int start = 0; start < keys.Length; start += Constants.BatchChunk)
-        {
-            int n = Math.Min(Constants.BatchChunk, keys.Length - start);
-            ReadOnlySpan<ReadOnlyMemory<byte>> segment = keys.Slice(start, n);
-            Span<ValueRef> found = values.Slice(start, n);
-            for (int i = 0; i < n; i++)
-            {
-                hashes[i] = _hasher.Hash(segment[i].Span);
-            }
-
-            for (int i = 0; i < Math.Min(Ahead, n); i++)
-            {
-                PrefetchHome(hashes[i]);
-            }
-
-            for (int i = 0; i < n; i++)
-            {
-                if (i + Ahead < n)
-                {
-                    PrefetchHome(hashes[i + Ahead]);
-                }
-
-                candidates[i] = FirstCandidate(hashes[i]);
-            }
-
-            for (int i = 0; i < Math.Min(Ahead, n); i++)
-            {
-                PrefetchCandidate(candidates[i], segment[i].Length);
-            }
-
-            for (int i = 0; i < n; i++)
-            {
-                if (i + Ahead < n)
-                {
-                    PrefetchCandidate(candidates[i + Ahead], segment[i + Ahead].Length);
-                }
-
-                ulong candidate = candidates[i];
-                found[i] = candidate == 0 ? default : Resolve(candidate, segment[i].Span, hashes[i]);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchHome(ulong hash)
-    {
-        // Both lines the 8-slot window may span (it does unless the home is the first slot of a line).
-        byte* home = _slots + (Math.BigMul(hash, _homeSlots, out _) * SlotSize);
-        MemoryHint.Prefetch(home);
-        MemoryHint.Prefetch(home + ((ProbeWindow - 1) * SlotSize));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchCandidate(ulong candidate, int keyLength)
-    {
-        // Only inside the data section (0 and UnknownCandidate are not): a slot's offset is untrusted.
-        if (candidate - _dataOffset < _fileLength - _dataOffset)
-        {
-            // The record's first line and the one its key ends in (the lengths take 2 bytes when
-            // short), neither past the end of the data.
-            MemoryHint.Prefetch(_base + candidate);
-            MemoryHint.Prefetch(_base + Math.Min(candidate + 1 + (uint)keyLength, _fileLength - 1));
-        }
-    }
-
-    /// <summary>A <see cref="FirstCandidate"/> that the window cannot settle: take the full path.</summary>
-    private const ulong UnknownCandidate = ulong.MaxValue;
-
-    /// <summary>
-    /// From the probe window at the hash's home slot, without a data-dependent loop: the record
-    /// offset of the first slot carrying the hash's tag; 0 when the key is surely absent;
+    /// From the probe window at the hash's home slot, without a data-dependent loop (batches): the
+    /// record offset of the first slot carrying the hash's tag; 0 when the key is surely absent;
     /// <see cref="UnknownCandidate"/> when only the full path (<see cref="FindRecord"/>) can tell.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong FirstCandidate(ulong hash)
+    public ulong FirstCandidate(ulong hash)
     {
         ulong i = Math.BigMul(hash, _homeSlots, out _);
         if (!Vector256.IsHardwareAccelerated || !BitConverter.IsLittleEndian || i + ProbeWindow > _slotCount)
@@ -347,30 +276,36 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (matches != 0)
         {
             ulong offset = window[BitOperations.TrailingZeroCount(matches)] & _offsetMask;
+            GC.KeepAlive(this);
             return offset != 0 ? offset : UnknownCandidate;
         }
 
         ulong last = window[ProbeWindow - 1];
+        GC.KeepAlive(this);
         return last == 0 || last >> _offsetBits > tag || _probeLimit <= ProbeWindow ? 0 : UnknownCandidate;
     }
 
-    /// <summary>The value of <paramref name="key"/> when the record at <paramref name="candidate"/> holds it; else the full path decides.</summary>
+    /// <summary>Prefetches both lines the 8-slot window of <paramref name="hash"/> may span (it does unless the home is the first slot of a line).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ValueRef Resolve(ulong candidate, ReadOnlySpan<byte> key, ulong hash)
+    public void PrefetchHome(ulong hash)
     {
-        if (candidate != UnknownCandidate)
-        {
-            ulong end = ReadRecord(candidate, out ReadOnlySpan<byte> candidateKey, out ReadOnlySpan<byte> value);
-            if (KeyBytes.Equal(candidateKey, key))
-            {
-                return new ValueRef((long)end - value.Length, value.Length);
-            }
-        }
+        byte* home = _slots + (Math.BigMul(hash, _homeSlots, out _) * SlotSize);
+        MemoryHint.Prefetch(home);
+        MemoryHint.Prefetch(home + ((ProbeWindow - 1) * SlotSize));
+    }
 
-        // Another key with the same tag first in the window (1 in 2^32 per neighbour), or a run
-        // longer than the window: the full path.
-        ulong offset = FindRecord(key, hash, out _);
-        return offset == 0 ? default : ValueRefOf(offset);
+    /// <summary>Prefetches the record at <paramref name="candidate"/> up to the end of a key of <paramref name="keyLength"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchCandidate(ulong candidate, int keyLength)
+    {
+        // Only inside the data section (0 and UnknownCandidate are not): a slot's offset is untrusted.
+        if (candidate - _dataOffset < _fileLength - _dataOffset)
+        {
+            // The record's first line and the one its key ends in (the lengths take 2 bytes when
+            // short), neither past the end of the data.
+            MemoryHint.Prefetch(_base + candidate);
+            MemoryHint.Prefetch(_base + Math.Min(candidate + 1 + (uint)keyLength, _fileLength - 1));
+        }
     }
 
     /// <summary>Prefetches the last byte of a found value (a hint: nothing is read, an out-of-range reference is ignored).</summary>
@@ -404,19 +339,40 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return new ValueRef((long)end - value.Length, value.Length);
     }
 
+    /// <summary>Slot <paramref name="i"/> (0 ≤ i &lt; SlotCount, checked by the caller).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadSlot(ulong i)
+    public ulong ReadSlot(ulong i)
     {
         ulong slot = Unsafe.ReadUnaligned<ulong>(_slots + (i * SlotSize));
-        return BitConverter.IsLittleEndian ? slot : BinaryPrimitivesReverse(slot);
+        GC.KeepAlive(this);
+        return BitConverter.IsLittleEndian ? slot : BinaryPrimitives.ReverseEndianness(slot);
     }
 
-    private static ulong BinaryPrimitivesReverse(ulong value) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(value);
+    /// <summary>Offset of the record of rank <paramref name="index"/> (0 ≤ index &lt; Count, checked by the caller).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong RecordOffsetAt(int index)
+    {
+        if (_indexWidth == 4)
+        {
+            uint narrow = Unsafe.ReadUnaligned<uint>(_index + ((long)index * 4));
+            GC.KeepAlive(this);
+            return BitConverter.IsLittleEndian ? narrow : BinaryPrimitives.ReverseEndianness(narrow);
+        }
+
+        ulong wide = Unsafe.ReadUnaligned<ulong>(_index + ((long)index * 8));
+        GC.KeepAlive(this);
+        return BitConverter.IsLittleEndian ? wide : BinaryPrimitives.ReverseEndianness(wide);
+    }
 
     /// <summary>Reads the record at <paramref name="offset"/>, checking it lies inside the data section.</summary>
     /// <returns>The offset just past the record.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => ReadRecord(offset, out key, out value, lenient: false);
+    public ulong ReadRecord(ulong offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ulong end = ReadRecord(offset, out key, out value, lenient: false);
+        GC.KeepAlive(this);
+        return end;
+    }
 
     /// <summary>
     /// <see cref="ReadRecord(ulong, out ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>; when
@@ -434,7 +390,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 return 0;
             }
 
-            ThrowRecord(offset, "a record offset inside the data section");
+            ThrowHelper.Record(offset, "a record offset inside the data section");
         }
 
         byte* p = _base + offset;
@@ -442,7 +398,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
         uint keyLength = p[0];
         uint valueLength;
         ulong header;
-        if (keyLength < 0x80 && left >= 2 && (valueLength = p[1]) < 0x80)
+
+        // Both lengths below 128 (one byte each, RecordCodec's common case) inline; the rest through RecordCodec.
+        if (keyLength < RecordCodec.OneByteLimit && left >= 2 && (valueLength = p[1]) < RecordCodec.OneByteLimit)
         {
             header = 2;
         }
@@ -464,7 +422,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 return 0;
             }
 
-            ThrowRecordTooLong(offset, header + keyLength + valueLength, left);
+            ThrowHelper.RecordTooLong(offset, header + keyLength + valueLength, left);
         }
 
         key = new ReadOnlySpan<byte>(p + header, (int)keyLength);
@@ -472,222 +430,17 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return offset + header + keyLength + valueLength;
     }
 
-    /// <summary>Both lengths as LEB128; 0 when they do not fit and <paramref name="lenient"/>, else an exception.</summary>
+    /// <summary>Both lengths through <see cref="RecordCodec.ReadLengths"/>; 0 when they do not fit and <paramref name="lenient"/>, else an exception.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, out uint keyLength, out uint valueLength, bool lenient)
     {
-        valueLength = 0;
-        ulong used = ReadVarint(p, left, offset, out keyLength, lenient);
-        if (used == 0)
+        var lengths = new ReadOnlySpan<byte>(p, (int)Math.Min(left, 2 * MaxVarintLength));
+        int used = RecordCodec.ReadLengths(lengths, out keyLength, out valueLength, out RecordCodec.LengthError error);
+        if (used == 0 && !lenient)
         {
-            return 0;
+            ThrowHelper.RecordLengths(offset, error);
         }
 
-        ulong more = ReadVarint(p + used, left - used, offset, out valueLength, lenient);
-        return more == 0 ? 0 : used + more;
+        return (ulong)used;
     }
-
-    private static ulong ReadVarint(byte* p, ulong left, ulong offset, out uint value, bool lenient)
-    {
-        value = 0;
-        ulong result = 0;
-        for (int i = 0; i < MaxVarintLength; i++)
-        {
-            if ((ulong)i >= left)
-            {
-                break;
-            }
-
-            byte b = p[i];
-            result |= (ulong)(b & 0x7F) << (7 * i);
-            if (b < 0x80)
-            {
-                if (result > int.MaxValue || (i > 0 && b == 0))
-                {
-                    if (lenient)
-                    {
-                        return 0;
-                    }
-
-                    ThrowRecord(offset, "a minimal LEB128 length of at most 2^31-1");
-                }
-
-                value = (uint)result;
-                return (ulong)i + 1;
-            }
-        }
-
-        if (!lenient)
-        {
-            ThrowRecord(offset, "a LEB128 length of at most 5 bytes inside the data section");
-        }
-
-        return 0;
-    }
-
-    /// <summary>Offset of the record of rank <paramref name="index"/> (0 ≤ index &lt; Count, checked by the caller).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong RecordOffsetAt(int index)
-    {
-        if (_indexWidth == 4)
-        {
-            uint narrow = Unsafe.ReadUnaligned<uint>(_index + ((long)index * 4));
-            return BitConverter.IsLittleEndian ? narrow : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(narrow);
-        }
-
-        ulong wide = Unsafe.ReadUnaligned<ulong>(_index + ((long)index * 8));
-        return BitConverter.IsLittleEndian ? wide : BinaryPrimitivesReverse(wide);
-    }
-
-    /// <summary>Key and value of rank <paramref name="index"/>.</summary>
-    public void ReadAt(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => _ = ReadRecord(RecordOffsetAt(index), out key, out value);
-
-    /// <summary>Key of rank <paramref name="index"/>.</summary>
-    public ReadOnlySpan<byte> KeyAt(int index)
-    {
-        ReadRecord(RecordOffsetAt(index), out ReadOnlySpan<byte> key, out _);
-        return key;
-    }
-
-    /// <summary>First rank whose key is ≥ <paramref name="key"/> in ordinal UTF-8 order (Count when none).</summary>
-    public int LowerBound(ReadOnlySpan<byte> key)
-    {
-        int lo = 0;
-        int hi = Count;
-        while (lo < hi)
-        {
-            int mid = (int)(((uint)lo + (uint)hi) >> 1);
-            if (KeyAt(mid).SequenceCompareTo(key) < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
-
-    /// <summary>Rank of the record at <paramref name="offset"/> (found through the index, whose offsets rise with rank).</summary>
-    public int RankOfOffset(ulong offset)
-    {
-        int lo = 0;
-        int hi = Count - 1;
-        while (lo <= hi)
-        {
-            int mid = (int)(((uint)lo + (uint)hi) >> 1);
-            ulong at = RecordOffsetAt(mid);
-            if (at == offset)
-            {
-                return mid;
-            }
-
-            if (at < offset)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-
-        ThrowRecord(offset, "an index entry for every record the slots point to");
-        return -1;
-    }
-
-    /// <summary>Full check: body checksum, then every record, the order of keys, and every slot.</summary>
-    public void Verify()
-    {
-        ulong body = Checksum.Body(_base + HeaderSize, Header.FileLength - HeaderSize);
-        if (body != Header.BodyChecksum)
-        {
-            SnapshotHeader.Fail("body_checksum", BodyChecksumOffset, $"0x{body:x16} (XXH3-64 of the body)", $"0x{Header.BodyChecksum:x16}");
-        }
-
-        // Records tile the data section in rank order with strictly rising keys.
-        ulong expected = _dataOffset;
-        ReadOnlySpan<byte> previous = default;
-        for (int i = 0; i < Count; i++)
-        {
-            ulong offset = RecordOffsetAt(i);
-            if (offset != expected)
-            {
-                SnapshotHeader.Fail("index", Header.IndexOffset + ((long)i * _indexWidth), $"record offset {expected}", offset.ToString(CultureInfo.InvariantCulture));
-            }
-
-            ulong next = ReadRecord(offset, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
-            if (i > 0 && previous.SequenceCompareTo(key) >= 0)
-            {
-                SnapshotHeader.Fail("data", (long)offset, "keys in strictly rising ordinal UTF-8 order", $"key {i} not above key {i - 1}");
-            }
-
-            if (!System.Text.Unicode.Utf8.IsValid(key) || !System.Text.Unicode.Utf8.IsValid(value))
-            {
-                SnapshotHeader.Fail("data", (long)offset, "UTF-8 key and value", "invalid UTF-8");
-            }
-
-            previous = key;
-            expected = next;
-        }
-
-        if (expected != _fileLength)
-        {
-            SnapshotHeader.Fail("data_length", DataLengthOffset, $"records ending at {_fileLength}", $"records ending at {expected}");
-        }
-
-        // Slots: each record once, tagged with its hash, at or after its home within max_probe,
-        // in rising hash order with no empty slot between a home and the entry placed for it.
-        var seen = new bool[Count];
-        int used = 0;
-        ulong previousHash = 0;
-        for (ulong i = 0; i < _slotCount; i++)
-        {
-            ulong slot = ReadSlot(i);
-            if (slot == 0)
-            {
-                continue;
-            }
-
-            long at = Header.SlotsOffset + (long)(i * SlotSize);
-            ulong offset = slot & _offsetMask;
-            int rank = RankOfOffset(offset);
-            if (seen[rank])
-            {
-                SnapshotHeader.Fail("slots", at, "each record in one slot", $"record {rank} twice");
-            }
-
-            seen[rank] = true;
-            used++;
-            ulong hash = StableHash.Hash(KeyAt(rank), Header.Seed); // the reference hash, not the inlined one
-            ulong home = Math.BigMul(hash, _homeSlots, out _);
-            if (slot >> _offsetBits != hash >> _offsetBits || home > i || i - home >= _probeLimit || hash < previousHash)
-            {
-                SnapshotHeader.Fail("slots", at, "the key's hash tag, placed in hash order within max_probe of its home", $"slot 0x{slot:x16} for home {home}");
-            }
-
-            if (i > home && ReadSlot(i - 1) == 0)
-            {
-                SnapshotHeader.Fail("slots", at, "no empty slot between an entry and its home", "an empty slot before it");
-            }
-
-            previousHash = hash;
-        }
-
-        if (used != Count)
-        {
-            SnapshotHeader.Fail("slots", Header.SlotsOffset, $"{Count} used slots", used.ToString(CultureInfo.InvariantCulture));
-        }
-    }
-
-    [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowRecord(ulong offset, string expected) => throw new SnapshotFormatException("record", (long)offset, expected, "bytes that do not fit");
-
-    /// <summary>Formats its message here, not at the call site: ReadRecord is inlined into every lookup loop.</summary>
-    [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowRecordTooLong(ulong offset, ulong length, ulong left) => ThrowRecord(offset, $"a record of {length} bytes within the {left} bytes left");
 }

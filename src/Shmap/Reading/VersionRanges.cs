@@ -3,7 +3,7 @@ using Shmap.Platform;
 namespace Shmap.Reading;
 
 /// <summary>
-/// The address ranges a <see cref="LiveSharedMap"/> maps its versions into. Reads on a follower
+/// The address ranges a follower (<see cref="Follower"/>) maps its versions into. Reads on a follower
 /// take no mark (a mark per call cost a third of a lookup), so the follower cannot know when a call
 /// that started on a version it has let go has finished; such a call must still read mapped memory.
 /// Hence a range, once reserved, stays mapped until the garbage collector has proved that nothing
@@ -17,6 +17,12 @@ namespace Shmap.Reading;
 /// version served, the one before it (spans handed out stay valid until the follower has moved on
 /// twice) and a zeroed one for the next. A range too small for a new version is dropped (to the
 /// garbage collector) and a larger one reserved, with headroom.
+/// </remarks>
+/// <remarks>
+/// Unsafe because ranges are addresses (mmap results) that snapshots are mapped into. Trusts:
+/// Platform's mmap wrappers (a range is the length reserved; MAP_FIXED replaces in one step).
+/// Checks: a version is mapped only into a free range at least its length; a range is unmapped
+/// only by its finalizer, when nothing can refer to it.
 /// </remarks>
 internal sealed unsafe class VersionRanges
 {
@@ -181,12 +187,12 @@ internal sealed unsafe class VersionRanges
         }
     }
 
-    /// <summary>One version's bytes in a range; disposing it (its reader's last reference) zeroes the range for reuse.</summary>
+    /// <summary>One version's bytes in a range; freeing it (its reader's last reference) zeroes the range for reuse.</summary>
     private sealed class RangeMemory : SnapshotMemory
     {
         private readonly VersionRanges _owner;
 
-        // Never cleared: a late call holds the range through this reference after Dispose too.
+        // Never cleared: a late call holds the range through this reference after Free too.
         private readonly Range _range;
         private int _returned;
 
@@ -198,7 +204,7 @@ internal sealed unsafe class VersionRanges
             Length = length;
         }
 
-        public override void Dispose()
+        protected override void Free()
         {
             if (Interlocked.Exchange(ref _returned, 1) == 0)
             {

@@ -41,7 +41,7 @@ public class VersionRangesTests
                 Assert.True(value.Length <= new FileInfo(first).Length);
             }
 
-            _ = SharedMap.Find(old, Encoding.UTF8.GetString(key), out _);
+            _ = StringLookup.Find(old, Encoding.UTF8.GetString(key), out _);
         }
 
         // The new version answers correctly from the reused range.
