@@ -212,10 +212,10 @@ internal static unsafe class Publisher
 
     private static UnixFileMode CheckMode(UnixFileMode mode)
     {
-        const UnixFileMode ReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        const UnixFileMode ReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         if ((mode & ~ReadWrite) != 0 || (mode & UnixFileMode.UserRead) == 0 || (mode & UnixFileMode.UserWrite) == 0)
         {
-            throw new ArgumentException($"File mode {mode} is not allowed: it must include user read and write and have only read/write bits.", nameof(mode));
+            throw new ArgumentException($"File mode {mode} is not allowed: it must include user read and write and may add only group/other read (readers refuse files others may write).", nameof(mode));
         }
 
         return mode;
