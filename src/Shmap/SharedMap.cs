@@ -241,7 +241,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <exception cref="ArgumentException">The name is not usable.</exception>
     public static string SnapshotPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).SnapshotPath;
 
-    /// <summary>The control file of <paramref name="name"/> (<c>N.lock</c>: publishers' lock, version word; followers map it).</summary>
+    /// <summary>The control file of <paramref name="name"/> (<c>N.lock</c>: the version word followers map; publishers lock <c>N.wlock</c>).</summary>
     /// <exception cref="ArgumentException">The name is not usable.</exception>
     public static string ControlPathOf(string name, SharedMapOptions? options = null) => SharedName.Create(name, options).ControlPath;
 

@@ -227,7 +227,17 @@ internal sealed class Follower : IDisposable
                 }
 
                 _nextControlAttempt = now + s_controlRetryTicks;
-                control = _control = ControlFile.TryOpenForReading(_name);
+                try
+                {
+                    control = _control = ControlFile.TryOpenForReading(_name);
+                }
+                catch (Exception e) when (e is ShmapException or IOException or UnauthorizedAccessException)
+                {
+                    // A control file that fails the trust checks (someone else's, in a shared
+                    // directory) is never mapped; the version served stays, and calls go on.
+                    return;
+                }
+
                 if (control is null)
                 {
                     return;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Shmap.Tests.Fuzz;
@@ -15,7 +14,7 @@ internal sealed class TestChild : IDisposable
 
     public TestChild(IEnumerable<string> arguments, Action<string> onLine, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(MultiProcess.ChildReader.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -107,23 +106,5 @@ internal sealed class TestChild : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    /// <summary>The dotnet host running this test process.</summary>
-    private static string DotnetHost()
-    {
-        string? fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-        {
-            return fromSdk;
-        }
-
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            return Environment.ProcessPath!;
-        }
-
-        string beside = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
-        return File.Exists(beside) ? beside : "dotnet";
     }
 }

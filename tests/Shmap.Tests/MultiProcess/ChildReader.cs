@@ -166,7 +166,7 @@ internal sealed class ChildReader : IDisposable
     }
 
     /// <summary>The dotnet host that runs this test process.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         string? fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))

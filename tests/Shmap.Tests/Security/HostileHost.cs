@@ -72,7 +72,7 @@ public sealed class HostileHost : IDisposable
     public ScriptResult Run(string script, int timeoutSeconds = 90)
     {
         Assert.True(Unavailable is null, $"The security tests cannot run here: {Unavailable}.");
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        string host = MultiProcess.ChildReader.DotnetHost();
         string prelude =
             "set -u\n" +
             "mount -t tmpfs -o mode=1777,size=256m shmap-security /dev/shm\n" +
