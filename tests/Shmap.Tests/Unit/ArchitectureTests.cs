@@ -88,6 +88,9 @@ public partial class ArchitectureTests
         const string Code = "using Shmap.Building;\nnamespace Shmap.Reading;\nclass X { SharedMap? m; /* SharedMap */ string s = \"LiveSharedMap\"; }";
         string stripped = Strip(Code);
         Assert.Equal(["Building"], UsedRooms(stripped));
+
+        // A name qualified only from the room down resolves through the enclosing Shmap namespace.
+        Assert.Equal(["Building", "Store"], UsedRooms(Strip("namespace Shmap.Format;\nclass Y { object a = Building.SnapshotWriter.Plan; int b = Store.SharedName.MaxBytes; string c = Math.Min.ToString(); }")));
         Assert.Equal(["SharedMap"], FacadeType().Matches(stripped).Select(static m => m.Value));
     }
 
@@ -107,7 +110,7 @@ public partial class ArchitectureTests
 
     /// <summary>The Shmap.X rooms a file's code names (usings, using static, qualified names), its own namespace declaration aside.</summary>
     private static string[] UsedRooms(string code) =>
-        [.. RoomReference().Matches(NamespaceDeclaration().Replace(code, "")).Select(static m => m.Groups[1].Value).Where(static r => s_allowed.ContainsKey(r)).Distinct().Order(StringComparer.Ordinal)];
+        [.. RoomReference().Matches(NamespaceDeclaration().Replace(code, "")).Select(static m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value).Where(static r => s_allowed.ContainsKey(r)).Distinct().Order(StringComparer.Ordinal)];
 
     /// <summary>Code without comments and string or char literals (crudely, enough for this source).</summary>
     private static string Strip(string code) => Literal().Replace(code, static m => m.Value.StartsWith('/') ? "" : "\"\"");
@@ -126,7 +129,8 @@ public partial class ArchitectureTests
         throw new InvalidOperationException($"No Shmap.slnx above {AppContext.BaseDirectory}: the architecture tests read the library's source.");
     }
 
-    [GeneratedRegex(@"(?<![\w.])Shmap\.([A-Z]\w*)\b")]
+    /// <summary><c>Shmap.X</c>, or <c>X.Name</c> alone (inside <c>namespace Shmap.Y</c>, <c>Format.Utf8Text</c> names <c>Shmap.Format.Utf8Text</c>).</summary>
+    [GeneratedRegex(@"(?<![\w.])(?:Shmap\.([A-Z]\w*)\b|([A-Z]\w*)\.[A-Z])")]
     private static partial Regex RoomReference();
 
     [GeneratedRegex(@"\b(SharedMap|LiveSharedMap|SharedMapBuilder)\b")]
