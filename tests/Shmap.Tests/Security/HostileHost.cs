@@ -55,7 +55,7 @@ public sealed class HostileHost : IDisposable
     /// <summary>Why these tests cannot run in this process, or null when they can.</summary>
     public static string? Unavailable { get; } = FindUnavailable();
 
-    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+    public static bool InCi => TestEnvironment.InCi;
 
     /// <summary>The throwaway user's name.</summary>
     public string User { get; }
@@ -147,7 +147,7 @@ public sealed class HostileHost : IDisposable
             return "they need Linux";
         }
 
-        string uid = File.ReadLines("/proc/self/status").First(static l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[2];
+        string uid = TestEnvironment.EffectiveUid;
         if (uid != "0")
         {
             return $"they need root (to create a user and a mount namespace); this process runs as uid {uid}";

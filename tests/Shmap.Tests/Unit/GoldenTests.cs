@@ -3,7 +3,8 @@ namespace Shmap.Tests.Unit;
 /// <summary>
 /// The builder must reproduce a checked-in snapshot byte for byte, so that any change to the format
 /// is deliberate. To regenerate Golden/seed.shmap after an intended format change, run
-/// <c>SHMAP_UPDATE_GOLDEN=1 dotnet test --filter GoldenTests</c> and commit the file (see Golden/README.md).
+/// <c>SHMAP_UPDATE_GOLDEN=1 dotnet test --filter GoldenTests</c> (the rewriting test then fails, so an
+/// update run never reports a pass), rerun without the variable and commit the file (see Golden/README.md).
 /// </summary>
 public class GoldenTests
 {
@@ -30,7 +31,9 @@ public class GoldenTests
         {
             string source = Path.Combine(FindRepositoryRoot(), "tests", "Shmap.Tests", "Golden", "seed.shmap");
             File.WriteAllBytes(source, dump);
-            return;
+
+            // Never a pass: an update run compares nothing. The next run without the variable checks the new file.
+            Assert.Fail($"Golden file rewritten ({source}, {dump.Length} bytes): rerun without {UpdateVariable} to check it, then commit it.");
         }
 
         byte[] golden = File.ReadAllBytes(GoldenPath);
