@@ -213,6 +213,12 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     /// <summary>Behaves from now on as if file-system notifications were unavailable: waits poll (tests of the fallback).</summary>
     internal void DisableNotifications() => _follower.DisableNotifications();
 
+    /// <summary>Looks begun by waiters so far (tests of <see cref="WaitForNewVersionAsync"/>).</summary>
+    internal long WaitLooks => _follower.WaitLooks;
+
+    /// <summary>Calls <paramref name="parked"/> with a look's number each time a waiter found no newer version and is about to park (tests).</summary>
+    internal void OnWaitParked(Action<long> parked) => _follower.WaitParked = parked;
+
     /// <summary>A record on the way did not fit in the version still served: the strict lookup throws the exception that says which.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryGetValueOrThrow(Follower.Served served, ReadOnlySpan<byte> utf8Key, out ReadOnlySpan<byte> value)

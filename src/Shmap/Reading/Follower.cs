@@ -37,6 +37,7 @@ internal sealed class Follower : IDisposable
     private bool _watcherFailed;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _releasing = Task.CompletedTask;
+    private long _waitLooks;
 
     /// <summary>Opens the newest version of <paramref name="name"/>.</summary>
     /// <exception cref="SharedMapNotFoundException">Nothing is published under the name.</exception>
@@ -132,6 +133,15 @@ internal sealed class Follower : IDisposable
         }
     }
 
+    /// <summary>Looks begun by this follower's waiters so far (tests: a look numbered above it begins later).</summary>
+    public long WaitLooks => Interlocked.Read(ref _waitLooks);
+
+    /// <summary>
+    /// Tests: called with a look's number when the waiter found no newer version and is about to
+    /// park, so a test knows the waiter is waiting instead of sleeping and hoping it is.
+    /// </summary>
+    public Action<long>? WaitParked { get; set; }
+
     /// <summary>Completes when a version newer than the one served now is published, with its number.</summary>
     public async Task<long> WaitForNewVersionAsync(CancellationToken cancellationToken)
     {
@@ -140,6 +150,7 @@ internal sealed class Follower : IDisposable
         TimeSpan interval = watching ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(20);
         while (true)
         {
+            long look = Interlocked.Increment(ref _waitLooks);
             Task changed = Volatile.Read(ref _changed).Task;
             long now = Current().Version;
             if (now > start)
@@ -147,6 +158,7 @@ internal sealed class Follower : IDisposable
                 return now;
             }
 
+            WaitParked?.Invoke(look);
             try
             {
                 await changed.WaitAsync(interval, cancellationToken).ConfigureAwait(false);

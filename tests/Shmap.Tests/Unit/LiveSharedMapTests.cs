@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Threading.Channels;
 using Shmap.Store;
 
 namespace Shmap.Tests.Unit;
@@ -122,8 +123,9 @@ public class LiveSharedMapTests
         builder.Publish("n", dir.Options);
         using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
 
+        ChannelReader<long> parks = Parks(live);
         Task<long> wait = live.WaitForNewVersionAsync();
-        await Task.Delay(50);
+        await ParkedAfterAsync(parks, 0); // it looked, found version 1 still the newest, and waits
         Assert.False(wait.IsCompleted);
         long published = builder.Publish("n", dir.Options);
         Assert.Equal(published, await wait.WaitAsync(s_bound));
@@ -152,8 +154,9 @@ public class LiveSharedMapTests
         Map("v", 1).Publish("n", dir.Options);
         using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
         using var cancel = new CancellationTokenSource();
+        ChannelReader<long> parks = Parks(live);
         Task<long> wait = live.WaitForNewVersionAsync(cancel.Token);
-        await Task.Delay(20);
+        await ParkedAfterAsync(parks, 0); // cancelled while it waits, not before it looked
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(s_bound));
 
@@ -170,10 +173,14 @@ public class LiveSharedMapTests
         builder.Publish("n", dir.Options);
         using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
         live.DisableNotifications();
+        ChannelReader<long> parks = Parks(live);
         for (int i = 0; i < 3; i++)
         {
+            long before = live.WaitLooks;
             Task<long> wait = live.WaitForNewVersionAsync();
-            await Task.Delay(30);
+
+            // Its second look parked: a poll woke it, it found nothing newer and waits again.
+            await ParkedAfterAsync(parks, before + 1);
             Assert.False(wait.IsCompleted);
 
             // Published from another thread: nothing in this follower is called until the poll.
@@ -189,9 +196,13 @@ public class LiveSharedMapTests
         var builder = Map("v", 1);
         builder.Publish("n", dir.Options);
         using LiveSharedMap live = SharedMap.Follow("n", dir.Options);
+        ChannelReader<long> parks = Parks(live);
         Task<long> wait = live.WaitForNewVersionAsync();
+        await ParkedAfterAsync(parks, 0);
         Assert.True(SharedMap.Delete("n", dir.Options));
-        await Task.Delay(100);
+
+        // A look begun after the delete (woken by its notification, or by the poll) found nothing newer and waits again.
+        await ParkedAfterAsync(parks, live.WaitLooks);
         Assert.False(wait.IsCompleted);
         Assert.True(live.IsDeleted);
 
@@ -317,8 +328,9 @@ public class LiveSharedMapTests
         using var dir = new TestDirectory();
         Map("v", 3).Publish("n", dir.Options);
         var live = SharedMap.Follow("n", dir.Options);
+        ChannelReader<long> parks = Parks(live);
         Task<long> wait = live.WaitForNewVersionAsync();
-        await Task.Delay(20);
+        await ParkedAfterAsync(parks, 0); // disposed while it waits, not before it looked
         live.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.WaitAsync(s_bound));
     }
@@ -544,6 +556,23 @@ public class LiveSharedMapTests
     }
 
     /// <summary>Puts a snapshot stamped <paramref name="version"/> in place of <c>name.shmap</c> with a rename, as step 6 of a publish does.</summary>
+    /// <summary>The numbers of the looks by <paramref name="live"/>'s waiters that found no newer version and parked, as they park.</summary>
+    private static ChannelReader<long> Parks(LiveSharedMap live)
+    {
+        var parks = Channel.CreateUnbounded<long>();
+        live.OnWaitParked(look => parks.Writer.TryWrite(look));
+        return parks.Reader;
+    }
+
+    /// <summary>Returns once a look numbered above <paramref name="after"/> (one begun after the first <paramref name="after"/> looks) has parked.</summary>
+    private static async Task ParkedAfterAsync(ChannelReader<long> parks, long after)
+    {
+        using var timeout = new CancellationTokenSource(s_bound);
+        while (await parks.ReadAsync(timeout.Token) <= after)
+        {
+        }
+    }
+
     private static void StageVersion(TestDirectory dir, string name, string value, long version)
     {
         // Publish under a scratch name until it reaches the version, then move that file in place.
