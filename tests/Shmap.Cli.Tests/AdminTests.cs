@@ -5,9 +5,9 @@ namespace Shmap.Cli.Tests;
 /// <summary>info, list, dump, load, verify, rm, and the command line itself.</summary>
 public class AdminTests
 {
-    private static async Task<ShmDirectory> WithMapAsync(string name = "m", string data = "aaa\t323\n红\t32是\n")
+    private static async Task<TestDirectory> WithMapAsync(string name = "m", string data = "aaa\t323\n红\t32是\n")
     {
-        var dir = new ShmDirectory();
+        var dir = new TestDirectory();
         CliResult share = await dir.RunWithInputAsync(data, "share", name, "-");
         Assert.True(share.ExitCode == 0, share.ToString());
         return dir;
@@ -16,7 +16,7 @@ public class AdminTests
     [Fact]
     public async Task Info_ShowsVersionEntriesChecksum()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult info = await dir.RunAsync("info", "m");
         Assert.True(info.ExitCode == 0, info.ToString());
         Assert.Contains("version    1", info.Out, StringComparison.Ordinal);
@@ -37,7 +37,7 @@ public class AdminTests
     [Fact]
     public async Task Info_CorruptPublishedSnapshot_ReportsItAndExits3()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string path = Path.Combine(dir.Path, "m.shmap");
         byte[] bytes = File.ReadAllBytes(path);
         bytes[^3] ^= 0xFF; // in the body: header still opens, checksum fails
@@ -55,7 +55,7 @@ public class AdminTests
     [Fact]
     public async Task CorruptHeader_EveryVerbNamesTheMapAndExits3()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string path = Path.Combine(dir.Path, "m.shmap");
         byte[] bytes = File.ReadAllBytes(path);
         bytes[20] ^= 0xFF; // file_length: the header no longer opens
@@ -76,7 +76,7 @@ public class AdminTests
     [Fact]
     public async Task List_TableAndJson()
     {
-        using ShmDirectory dir = await WithMapAsync("beta");
+        using TestDirectory dir = await WithMapAsync("beta");
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv\n", "share", "alpha", "-")).ExitCode);
 
         CliResult list = await dir.RunAsync("list");
@@ -96,7 +96,7 @@ public class AdminTests
     [Fact]
     public async Task List_EmptyOrMissingDirectory_SaysSo()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         CliResult list = await CliRunner.RunAsync("list", "--dir", Path.Combine(dir.Path, "never-created"));
         Assert.Equal(0, list.ExitCode);
         Assert.Equal(string.Empty, list.Out);
@@ -106,7 +106,7 @@ public class AdminTests
     [Fact]
     public async Task Dump_ThenLoad_PublishesTheSameEntries()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string file = Path.Combine(dir.Files, "m.shmap");
         CliResult dump = await dir.RunAsync("dump", "m", file);
         Assert.True(dump.ExitCode == 0, dump.ToString());
@@ -123,7 +123,7 @@ public class AdminTests
     [Fact]
     public async Task Dump_ToStdout_WritesTheRawSnapshot()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult dump = await dir.RunAsync("dump", "m", "-");
         Assert.Equal(0, dump.ExitCode);
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "m.shmap")), dump.OutBytes);
@@ -140,7 +140,7 @@ public class AdminTests
     [InlineData("empty")]
     public async Task Load_CorruptFile_IsRejectedAndOldVersionIntact(string damage)
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         byte[] bytes = File.ReadAllBytes(Path.Combine(dir.Path, "m.shmap"));
         bytes = damage switch
         {
@@ -167,7 +167,7 @@ public class AdminTests
     [Fact]
     public async Task Load_ExistingNameWithoutForce_Exit4()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string file = Path.Combine(dir.Files, "m.shmap");
         Assert.Equal(0, (await dir.RunAsync("dump", "m", file)).ExitCode);
         CliResult load = await dir.RunAsync("load", "m", file);
@@ -178,7 +178,7 @@ public class AdminTests
     [Fact]
     public async Task Verify_NameFileAndMissing()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult byName = await dir.RunAsync("verify", "m", "--json");
         Assert.Equal(0, byName.ExitCode);
         using (var document = JsonDocument.Parse(byName.Out))
@@ -193,7 +193,7 @@ public class AdminTests
     [Fact]
     public async Task Rm_RemovesAndReportsMissing()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult rm = await dir.RunAsync("rm", "m", "nothing");
         Assert.Equal(1, rm.ExitCode);
         Assert.Contains("removed 'm'", rm.Out, StringComparison.Ordinal);
@@ -211,7 +211,7 @@ public class AdminTests
     [InlineData("export", "m", "--format", "xml")]
     public async Task CommandLine_Mistakes_AreUsageErrors(params string[] args)
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         CliResult result = await dir.RunAsync(args);
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("shmap: ", result.Err, StringComparison.Ordinal);

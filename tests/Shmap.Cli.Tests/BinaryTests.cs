@@ -10,7 +10,7 @@ public class BinaryTests
     [Fact]
     public async Task Binary_SharesFromStdinAndGetsThroughPipes()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         (int code, string stdout, string stderr) = await RunAsync(["share", "test:3325", "-", "--dir", dir.Path], "aaa\t323\nzb\t1233\ntes\t32z\n红\t32是\n");
         Assert.True(code == 0, stderr);
         Assert.Contains("version 1: 4 entries", stdout, StringComparison.Ordinal);
@@ -33,7 +33,7 @@ public class BinaryTests
     [Fact]
     public async Task Binary_SigintEndsWatchCleanly()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv\n", "share", "m", "-")).ExitCode);
 
         using Process watch = Start(["watch", "m", "--dir", dir.Path]);

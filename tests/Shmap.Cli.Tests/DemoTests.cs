@@ -9,7 +9,7 @@ public partial class DemoTests
     [Fact]
     public async Task Demo_SmallMap_RunsReadersFollowsNewVersionAndCleansUp()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         CliResult demo = await CliRunner.RunAsync(["demo", "--entries", "5000", "--readers", "2", "--seconds", "0.3", "--dir", dir.Path], null, cancellation: cancel.Token);
 
@@ -31,7 +31,7 @@ public partial class DemoTests
     [Fact]
     public async Task Demo_Cancelled_KillsReadersAndRemovesTheName()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         var output = new SyncStream();
         using var cancel = new CancellationTokenSource();
         Task<CliResult> demo = CliRunner.RunAsync(["demo", "--entries", "2000", "--seconds", "60", "--name", "cancelled", "--dir", dir.Path], null, output, cancellation: cancel.Token);
@@ -53,7 +53,7 @@ public partial class DemoTests
     [Fact]
     public async Task Demo_ExistingName_Exit4WithoutForce()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv\n", "share", "shmap-demo", "-")).ExitCode);
         CliResult demo = await dir.RunAsync("demo", "--entries", "10");
         Assert.Equal(4, demo.ExitCode);

@@ -1,2 +1,3 @@
 global using System.Text;
+global using Shmap.Tests;
 global using Xunit;

@@ -7,9 +7,9 @@ public class ReadTests
 {
     private const string Data = "aaa\t323\nzb\t1233\ntes\t32z\n红\t32是\ntab\\tkey\tnew\\nline\napple\tred\napricot\torange\nbanana\tyellow\n";
 
-    private static async Task<ShmDirectory> WithMapAsync()
+    private static async Task<TestDirectory> WithMapAsync()
     {
-        var dir = new ShmDirectory();
+        var dir = new TestDirectory();
         CliResult share = await dir.RunWithInputAsync(Data, "share", "m", "-");
         Assert.True(share.ExitCode == 0, share.ToString());
         return dir;
@@ -18,7 +18,7 @@ public class ReadTests
     [Fact]
     public async Task Get_MissingKey_PrintsFoundOnesAndExits1()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult get = await dir.RunAsync("get", "m", "aaa", "nope", "zb");
         Assert.Equal(1, get.ExitCode);
         Assert.Equal("323\n1233\n", get.Out);
@@ -28,7 +28,7 @@ public class ReadTests
     [Fact]
     public async Task Get_MissingName_Exits1WithOneLine()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         CliResult get = await dir.RunAsync("get", "nothing", "k");
         Assert.Equal(1, get.ExitCode);
         Assert.Equal(string.Empty, get.Out);
@@ -40,7 +40,7 @@ public class ReadTests
     [Fact]
     public async Task Get_Verbose_AddsTheStackTrace()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         CliResult get = await dir.RunAsync("get", "nothing", "k", "--verbose");
         Assert.Equal(1, get.ExitCode);
         Assert.Contains("SharedMapNotFoundException", get.Err, StringComparison.Ordinal);
@@ -50,7 +50,7 @@ public class ReadTests
     [Fact]
     public async Task Get_Formats_TsvEscapesAndJsonHasNullForMissing()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult tsv = await dir.RunAsync("get", "m", "tab\tkey", "红", "--format", "tsv");
         Assert.Equal("tab\\tkey\tnew\\nline\n红\t32是\n", tsv.Out);
 
@@ -67,7 +67,7 @@ public class ReadTests
     [Fact]
     public async Task Get_KeysFromStdin_AddsToArgumentsAndDecodesEscapes()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult get = await CliRunner.RunAsync(["get", "m", "aaa", "--keys-from", "-", "--format", "tsv", "--dir", dir.Path], "红\ntab\\tkey\n\nnope\n");
         Assert.Equal(1, get.ExitCode);
         Assert.Equal("aaa\t323\n红\t32是\ntab\\tkey\tnew\\nline\n", get.Out);
@@ -77,7 +77,7 @@ public class ReadTests
     [Fact]
     public async Task Get_ManyMissingKeys_NamesTenAndCountsTheRest()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string keys = string.Concat(Enumerable.Range(0, 25).Select(i => $"missing{i}\n"));
         CliResult get = await CliRunner.RunAsync(["get", "m", "--keys-from", "-", "--dir", dir.Path], keys);
         Assert.Equal(1, get.ExitCode);
@@ -89,14 +89,14 @@ public class ReadTests
     [Fact]
     public async Task Get_NoKeysAtAll_IsUsageError()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         Assert.Equal(2, (await dir.RunAsync("get", "m")).ExitCode);
     }
 
     [Fact]
     public async Task Scan_WholeMap_IsInOrdinalUtf8Order()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult scan = await dir.RunAsync("scan", "m", "--format", "keys");
         Assert.Equal(0, scan.ExitCode);
         Assert.Equal("aaa\napple\napricot\nbanana\ntab\\tkey\ntes\nzb\n红\n", scan.Out);
@@ -105,7 +105,7 @@ public class ReadTests
     [Fact]
     public async Task Scan_PrefixRangeAndLimit()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         Assert.Equal("apple\tred\napricot\torange\n", (await dir.RunAsync("scan", "m", "--prefix", "ap")).Out);
         Assert.Equal("apple\tred\n", (await dir.RunAsync("scan", "m", "--prefix", "ap", "--limit", "1")).Out);
         Assert.Equal("apricot\torange\nbanana\tyellow\n", (await dir.RunAsync("scan", "m", "--from", "apr", "--to", "tab")).Out);
@@ -117,7 +117,7 @@ public class ReadTests
     [Fact]
     public async Task Scan_PrefixWithRange_IsUsageError()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult scan = await dir.RunAsync("scan", "m", "--prefix", "a", "--from", "b");
         Assert.Equal(2, scan.ExitCode);
         Assert.Contains("--prefix cannot be combined", scan.Err, StringComparison.Ordinal);
@@ -127,7 +127,7 @@ public class ReadTests
     [Fact]
     public async Task Scan_Formats_CsvJsonlJson()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         Assert.Equal("tab\tkey,\"new\nline\"\n", (await dir.RunAsync("scan", "m", "--prefix", "tab", "--format", "csv")).Out);
         Assert.Equal("{\"key\":\"tab\\tkey\",\"value\":\"new\\nline\"}\n{\"key\":\"tes\",\"value\":\"32z\"}\n", (await dir.RunAsync("scan", "m", "--prefix", "t", "--format", "jsonl")).Out);
         Assert.Equal("{\"key\":\"红\",\"value\":\"32是\"}\n", (await dir.RunAsync("scan", "m", "--prefix", "红", "--format", "jsonl")).Out);
@@ -140,7 +140,7 @@ public class ReadTests
     [Fact]
     public async Task Count_AllAndPrefix()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         Assert.Equal("8\n", (await dir.RunAsync("count", "m")).Out);
         Assert.Equal("3\n", (await dir.RunAsync("count", "m", "--prefix", "a")).Out);
         Assert.Equal(1, (await dir.RunAsync("count", "nothing")).ExitCode);
@@ -153,7 +153,7 @@ public class ReadTests
     [InlineData("json")]
     public async Task Export_ThenShare_RoundTripsEveryEntry(string format)
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         CliResult export = await dir.RunAsync("export", "m", "--format", format);
         Assert.True(export.ExitCode == 0, export.ToString());
 
@@ -167,7 +167,7 @@ public class ReadTests
     [Fact]
     public async Task Export_ToFile_WritesTheFile()
     {
-        using ShmDirectory dir = await WithMapAsync();
+        using TestDirectory dir = await WithMapAsync();
         string file = Path.Combine(dir.Files, "out.jsonl");
         CliResult export = await dir.RunAsync("export", "m", "--format", "jsonl", "-o", file);
         Assert.True(export.ExitCode == 0, export.ToString());

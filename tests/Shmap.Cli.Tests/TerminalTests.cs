@@ -22,7 +22,7 @@ public class TerminalTests
     [Fact]
     public async Task Share_SlowInputOnTerminal_DrawsProgressThenSucceeds()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         string file = dir.File("big.tsv", BigTsv(400_000));
         var error = new SyncStream();
         CliResult share = await CliRunner.RunAsync(["share", "m", file, "--dir", dir.Path], null, error: error, terminal: true);
@@ -37,7 +37,7 @@ public class TerminalTests
     [Fact]
     public async Task Share_MalformedLineAfterProgressStarted_ReportsLineNotInternalError()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         string file = dir.File("big.tsv", BigTsv(400_000, badLine: "no tab on this line"));
         CliResult share = await CliRunner.RunAsync(["share", "m", file, "--dir", dir.Path], null, terminal: true);
 
@@ -49,7 +49,7 @@ public class TerminalTests
     [Fact]
     public async Task List_OnTerminal_HasBorders()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv\n", "share", "m", "-")).ExitCode);
         CliResult list = await CliRunner.RunAsync(["list", "--dir", dir.Path], null, terminal: true);
         Assert.Equal(0, list.ExitCode);

@@ -9,7 +9,7 @@ public class WatchTests
     [Fact]
     public async Task Watch_NewVersions_PrintsALineEach()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv1\n", "share", "m", "-")).ExitCode);
 
         var output = new SyncStream();
@@ -32,7 +32,7 @@ public class WatchTests
     [Fact]
     public async Task Watch_Cancelled_EndsCleanlyWithExit0()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv1\n", "share", "m", "-")).ExitCode);
 
         var error = new SyncStream();
@@ -49,7 +49,7 @@ public class WatchTests
     [Fact]
     public async Task Watch_DeletedThenRepublished_ReportsBoth()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         Assert.Equal(0, (await dir.RunWithInputAsync("k\tv1\n", "share", "m", "-")).ExitCode);
 
         var output = new SyncStream();
@@ -70,7 +70,7 @@ public class WatchTests
     [Fact]
     public async Task Watch_MissingName_Exits1()
     {
-        using var dir = new ShmDirectory();
+        using var dir = new TestDirectory();
         CliResult result = await dir.RunAsync("watch", "nothing");
         Assert.Equal(1, result.ExitCode);
     }
