@@ -17,6 +17,9 @@ internal static class JetStreamReader
     /// <summary>How often the consumer's existence is checked while reading.</summary>
     private static readonly TimeSpan s_watchdogPeriod = TimeSpan.FromSeconds(2);
 
+    /// <summary>Unanswered checks in a row after which the consumer counts as lost (about 6 s).</summary>
+    private const int MaxUnanswered = 3;
+
     public static async IAsyncEnumerable<INatsJSMsg<T>> ReadAsync<T>(
         INatsJSContext js,
         string stream,
@@ -72,6 +75,7 @@ internal static class JetStreamReader
     /// <summary>Cancels <paramref name="lost"/> when the consumer no longer exists on the server.</summary>
     private static async Task WatchAsync(INatsJSContext js, string stream, string name, CancellationTokenSource lost, CancellationToken cancellationToken)
     {
+        int unanswered = 0;
         try
         {
             while (!lost.IsCancellationRequested)
@@ -80,6 +84,7 @@ internal static class JetStreamReader
                 try
                 {
                     _ = await js.GetConsumerAsync(stream, name, lost.Token).ConfigureAwait(false);
+                    unanswered = 0;
                 }
                 catch (NatsJSApiException e) when (e.Error.Code == 404)
                 {
@@ -87,8 +92,12 @@ internal static class JetStreamReader
                 }
                 catch (Exception e) when (e is NatsException && !cancellationToken.IsCancellationRequested)
                 {
-                    // No answer (disconnected, no leader yet): look again; a consumer that is really
-                    // gone shows as 404 once the server answers.
+                    // No answer: disconnected, or the node that held the consumer is gone. A
+                    // consumer that no one speaks for after a few tries is treated as lost.
+                    if (++unanswered >= MaxUnanswered)
+                    {
+                        await lost.CancelAsync().ConfigureAwait(false);
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ internal static class SyncCommand
         var names = new Argument<string[]>("NAME") { Description = "Names to follow (default: every name in the bucket).", Arity = ArgumentArity.ZeroOrMore };
         var onRemoved = new Option<string>("--on-removed") { Description = "When a name is removed from the bucket: keep serving the last version, or delete it here too.", HelpName = "keep|delete", DefaultValueFactory = _ => "keep" };
         onRemoved.AcceptOnlyFromAmong("keep", "delete");
+        var stall = new Option<double>("--stall-timeout") { Description = "Abandon (and retry) a download that receives nothing for this many seconds.", HelpName = "SECONDS", DefaultValueFactory = _ => 15 };
         Option<bool> json = Common.JsonOption("Print each version handled as a JSON line.");
         var command = new Command(
             "sync",
@@ -21,6 +22,7 @@ internal static class SyncCommand
         {
             names,
             onRemoved,
+            stall,
             json,
         };
         NatsOptions nats = NatsOptions.AddTo(command);
@@ -36,6 +38,7 @@ internal static class SyncCommand
                     Names = parseResult.GetValue(names) ?? [],
                     OnRemoved = parseResult.GetValue(onRemoved) == "delete" ? RemovedNamePolicy.Delete : RemovedNamePolicy.Keep,
                     Local = context.Options,
+                    StallTimeout = TimeSpan.FromSeconds(Math.Max(0.1, parseResult.GetValue(stall))),
                 },
                 parseResult.GetValue(json)));
         return command;
