@@ -335,7 +335,7 @@ public sealed class ShmapSyncAgent
             }
             catch (Exception e) when (e is SnapshotFormatException or SnapshotVersionException)
             {
-                return Event(SyncOutcome.Rejected, remote, reason: "the snapshot does not verify: " + e.Message);
+                return Event(SyncOutcome.Rejected, remote, reason: "the snapshot does not verify: " + e.Message.TrimEnd('.'));
             }
 
             return Event(SyncOutcome.Published, remote, version);
