@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -318,9 +319,11 @@ public sealed class ShmapSyncAgent
         }
 
         string temp = Path.Combine(_work, Guid.NewGuid().ToString("N") + TempSuffix);
+        long started = Stopwatch.GetTimestamp();
         try
         {
             string? problemWithBytes = await DownloadAsync(remote, temp, cancellationToken).ConfigureAwait(false);
+            TimeSpan download = Stopwatch.GetElapsedTime(started);
             if (problemWithBytes is not null)
             {
                 return Event(SyncOutcome.Rejected, remote, reason: problemWithBytes);
@@ -328,6 +331,7 @@ public sealed class ShmapSyncAgent
 
             cancellationToken.ThrowIfCancellationRequested();
             long version;
+            started = Stopwatch.GetTimestamp();
             try
             {
                 // Import copies the file beside the name, verifies the copy in full and renames it into place.
@@ -338,7 +342,16 @@ public sealed class ShmapSyncAgent
                 return Event(SyncOutcome.Rejected, remote, reason: "the snapshot does not verify: " + e.Message.TrimEnd('.'));
             }
 
-            return Event(SyncOutcome.Published, remote, version);
+            ShmapSyncEventArgs published = Event(SyncOutcome.Published, remote, version);
+            return new ShmapSyncEventArgs
+            {
+                Outcome = published.Outcome,
+                Remote = remote,
+                LocalVersion = version,
+                At = published.At,
+                DownloadTime = download,
+                PublishTime = Stopwatch.GetElapsedTime(started),
+            };
         }
         finally
         {

@@ -78,6 +78,12 @@ public sealed class ShmapSyncEventArgs : EventArgs
     /// <summary>From the moment the bucket stored the version (server clock) to <see cref="At"/>.</summary>
     public TimeSpan SinceStored => At - Remote.StoredAt;
 
+    /// <summary>How long the download took (streaming to the temporary file, hashing, checks).</summary>
+    public TimeSpan DownloadTime { get; init; }
+
+    /// <summary>How long the local publish took (<see cref="SharedMap.Import"/>: copy, full verification, rename).</summary>
+    public TimeSpan PublishTime { get; init; }
+
     /// <summary>Why it was rejected, or null.</summary>
     public string? Reason { get; init; }
 }

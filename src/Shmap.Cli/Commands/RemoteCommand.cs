@@ -60,7 +60,7 @@ internal static class RemoteCommand
             return ExitCodes.Ok;
         }
 
-        var table = new Table().Border(TableBorder.Rounded);
+        var table = new Table().Border(context.Streams.OutputIsTerminal ? TableBorder.Rounded : TableBorder.None);
         table.AddColumn("NAME");
         table.AddColumn(new TableColumn("FLEET VERSION").RightAligned());
         table.AddColumn(new TableColumn("ENTRIES").RightAligned());

@@ -91,6 +91,8 @@ internal static class SyncCommand
                 bytes = remote.Bytes,
                 seconds = sincePush is { } s ? Math.Round(s, 3) : (double?)null,
                 secondsSinceStored = Math.Round(e.SinceStored.TotalSeconds, 3),
+                downloadSeconds = Math.Round(e.DownloadTime.TotalSeconds, 3),
+                publishSeconds = Math.Round(e.PublishTime.TotalSeconds, 3),
                 reason = e.Reason,
             }));
         }
