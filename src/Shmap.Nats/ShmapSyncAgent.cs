@@ -385,30 +385,37 @@ public sealed class ShmapSyncAgent
             {
                 // A few chunks in flight at a time: the agent's memory does not grow with the map.
                 string chunkSubject = ShmapObjects.ChunkSubject(_options.Bucket, remote.Nuid ?? string.Empty);
-                await foreach (INatsJSMsg<NatsMemoryOwner<byte>> message in JetStreamReader.ReadAsync(js, ShmapObjects.StreamName(_options.Bucket), chunkSubject, ConsumerConfigDeliverPolicy.All, 8, NatsDefaultSerializer<NatsMemoryOwner<byte>>.Default, stall.Token).ConfigureAwait(false))
+                try
                 {
-                    using NatsMemoryOwner<byte> data = message.Data;
-                    ReadOnlyMemory<byte> bytes = data.Memory;
-                    if (received + bytes.Length > remote.Bytes)
+                    await foreach (INatsJSMsg<NatsMemoryOwner<byte>> message in JetStreamReader.ReadAsync(js, ShmapObjects.StreamName(_options.Bucket), chunkSubject, ConsumerConfigDeliverPolicy.All, 8, NatsDefaultSerializer<NatsMemoryOwner<byte>>.Default, stall.Token).ConfigureAwait(false))
                     {
-                        return $"the object has more than the {remote.Bytes} bytes its metadata states";
-                    }
+                        using NatsMemoryOwner<byte> data = message.Data;
+                        ReadOnlyMemory<byte> bytes = data.Memory;
+                        if (received + bytes.Length > remote.Bytes)
+                        {
+                            return $"the object has more than the {remote.Bytes} bytes its metadata states";
+                        }
 
-                    if (received < ShmapObjects.HeaderSize)
-                    {
-                        int take = (int)Math.Min(ShmapObjects.HeaderSize - received, bytes.Length);
-                        bytes.Span[..take].CopyTo(header.AsSpan((int)received));
-                    }
+                        if (received < ShmapObjects.HeaderSize)
+                        {
+                            int take = (int)Math.Min(ShmapObjects.HeaderSize - received, bytes.Length);
+                            bytes.Span[..take].CopyTo(header.AsSpan((int)received));
+                        }
 
-                    hash.AppendData(bytes.Span);
-                    await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-                    received += bytes.Length;
-                    chunks++;
-                    stall.CancelAfter(_options.StallTimeout);
-                    if (chunks == remote.Chunks)
-                    {
-                        break;
+                        hash.AppendData(bytes.Span);
+                        await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                        received += bytes.Length;
+                        chunks++;
+                        stall.CancelAfter(_options.StallTimeout);
+                        if (chunks == remote.Chunks)
+                        {
+                            break;
+                        }
                     }
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The stall timer: reported below with what had arrived.
                 }
             }
 

@@ -68,6 +68,10 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
                 Assert.DoesNotContain(host.Events, e => e.GetProperty("event").GetString() == "rejected");
                 Assert.Empty(Directory.GetFiles(host.WorkDirectory, "*.part"));
                 output.WriteLine($"{host.Name}: follower saw versions {string.Join(",", host.FollowerVersions)}");
+                foreach (string line in host.AgentLog.Split('\n').Where(l => l.StartsWith("err: ", StringComparison.Ordinal)))
+                {
+                    output.WriteLine("  " + line);
+                }
             }
         }
         finally
