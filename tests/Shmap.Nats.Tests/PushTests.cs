@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using NATS.Client.Core;
+using NATS.Client.ObjectStore;
 
 namespace Shmap.Nats.Tests;
 
@@ -103,5 +104,57 @@ public sealed class PushTests : IDisposable
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(Fleet.Timeout);
         return (process.ExitCode, await stdout, await stderr);
+    }
+}
+
+/// <summary>A name removed from the bucket: kept or deleted locally, as each agent was told.</summary>
+[Collection(NatsCollection.Name)]
+public sealed class RemovalTests : IDisposable
+{
+    private readonly string _root = Fleet.NewRoot();
+
+    public void Dispose() => Fleet.RemoveRoot(_root);
+
+    [NatsFact]
+    public async Task Sync_NameRemovedFromBucket_KeptOrDeletedAsChosen()
+    {
+        using NatsServer server = NatsServer.StartSingle(_root);
+        await using NatsConnection connection = await Fleet.ConnectAsync(server);
+        PushResult pushed = await new ShmapPusher(connection).PushAsync("m", Fleet.Versioned(1, 50));
+        var keep = new SharedMapOptions { Directory = Path.Combine(_root, "keep") };
+        var delete = new SharedMapOptions { Directory = Path.Combine(_root, "delete") };
+        var outcomes = new List<SyncOutcome>();
+        using var stop = new CancellationTokenSource();
+        Task[] agents =
+        [
+            Run(new ShmapSyncOptions { Local = keep, OnRemoved = RemovedNamePolicy.Keep }),
+            Run(new ShmapSyncOptions { Local = delete, OnRemoved = RemovedNamePolicy.Delete }),
+        ];
+        await Fleet.WaitUntilAsync(() => SharedMap.Exists("m", keep) && SharedMap.Exists("m", delete), "both hosts to have 'm'");
+
+        INatsObjStore store = await ShmapBucket.OpenAsync(connection, ShmapBucket.DefaultName);
+        await store.DeleteAsync("m");
+        await Fleet.WaitUntilAsync(() => { lock (outcomes) { return outcomes.Count(o => o is SyncOutcome.Removed or SyncOutcome.RemovedKept) == 2; } }, "both agents to see the removal");
+        Assert.True(SharedMap.Exists("m", keep));
+        Assert.False(SharedMap.Exists("m", delete));
+        RemoteMap removed = Assert.Single(await ShmapBucket.ListAsync(connection));
+        Assert.True(removed.Deleted);
+        Assert.True(removed.FleetVersion > pushed.FleetVersion);
+
+        await stop.CancelAsync();
+        await Task.WhenAll(agents);
+
+        Task Run(ShmapSyncOptions options)
+        {
+            var agent = new ShmapSyncAgent(connection, options);
+            agent.VersionHandled += (_, e) =>
+            {
+                lock (outcomes)
+                {
+                    outcomes.Add(e.Outcome);
+                }
+            };
+            return agent.RunAsync(stop.Token);
+        }
     }
 }
