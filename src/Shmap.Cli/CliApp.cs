@@ -72,6 +72,9 @@ internal sealed class CliApp
         Add(VerifyCommand.Create(this));
         Add(RmCommand.Create(this));
         Add(WatchCommand.Create(this));
+        Add(PushCommand.Create(this));
+        Add(SyncCommand.Create(this));
+        Add(RemoteCommand.Create(this));
         Add(DemoCommand.Create(this));
         Add(DemoReaderCommand.Create(this));
 
