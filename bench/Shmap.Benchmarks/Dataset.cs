@@ -1,10 +1,24 @@
 using System.Text;
+using Shmap.Cli.Demo;
 
 namespace Shmap.Benchmarks;
 
+/// <summary>The data a benchmark looks up.</summary>
+public enum Workload
+{
+    /// <summary>Distinct random ASCII keys of 16–24 chars, values of 24–40 chars.</summary>
+    Ascii,
+
+    /// <summary>
+    /// The demo's user profiles (<see cref="Profiles"/>, compiled from the CLI's sources): keys
+    /// <c>user:%08d</c>, JSON values of about 80 bytes, about a third of them with non-ASCII text.
+    /// </summary>
+    Profiles,
+}
+
 /// <summary>
-/// Deterministic benchmark data: <see cref="Count"/> distinct random ASCII keys of 16–24 chars with
-/// values of 24–40 chars, plus helpers for lookup streams of hits and of same-shape misses.
+/// Deterministic benchmark data of a <see cref="Benchmarks.Workload"/>: <see cref="Count"/> distinct
+/// keys with their values, plus helpers for lookup streams of hits and of same-shape misses.
 /// </summary>
 internal sealed class Dataset
 {
@@ -14,18 +28,24 @@ internal sealed class Dataset
     public const int MinValueLength = 24;
     public const int MaxValueLength = 40;
 
+    /// <summary>Profile ids stay below this, so every profile key has the same 13 chars.</summary>
+    private const int MaxProfiles = 100_000_000;
+
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/";
 
     private readonly HashSet<string> _keySet;
 
-    private Dataset(string[] keys, string[] values, HashSet<string> keySet)
+    private Dataset(Workload workload, string[] keys, string[] values, HashSet<string> keySet)
     {
+        Workload = workload;
         Keys = keys;
         Values = values;
         _keySet = keySet;
     }
 
-    /// <summary>Keys in generation order (random order).</summary>
+    public Workload Workload { get; }
+
+    /// <summary>Keys in generation order (random order for <see cref="Workload.Ascii"/>, id order for profiles).</summary>
     public string[] Keys { get; }
 
     /// <summary>Values, <c>Values[i]</c> belongs to <c>Keys[i]</c>.</summary>
@@ -48,13 +68,26 @@ internal sealed class Dataset
         }
     }
 
-    public static Dataset Create(int count, int seed = Seed)
+    public static Dataset Create(int count, Workload workload = Workload.Ascii, int seed = Seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         var random = new Random(seed);
         var keys = new string[count];
         var values = new string[count];
         var keySet = new HashSet<string>(count, StringComparer.Ordinal);
+        if (workload == Workload.Profiles)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxProfiles / 2);
+            for (int i = 0; i < count; i++)
+            {
+                keys[i] = Profiles.Key(i);
+                values[i] = Profiles.Value(random);
+                keySet.Add(keys[i]);
+            }
+
+            return new Dataset(workload, keys, values, keySet);
+        }
+
         for (int i = 0; i < count;)
         {
             string key = RandomText(random, MinKeyLength, MaxKeyLength);
@@ -68,7 +101,7 @@ internal sealed class Dataset
             i++;
         }
 
-        return new Dataset(keys, values, keySet);
+        return new Dataset(workload, keys, values, keySet);
     }
 
     public bool Contains(string key) => _keySet.Contains(key);
@@ -78,6 +111,17 @@ internal sealed class Dataset
     {
         var random = new Random(seed);
         var misses = new string[count];
+        if (Workload == Workload.Profiles)
+        {
+            // Users that are not there (yet): the ids after the last one.
+            for (int i = 0; i < count; i++)
+            {
+                misses[i] = Profiles.Key(Count + i);
+            }
+
+            return misses;
+        }
+
         var seen = new HashSet<string>(count, StringComparer.Ordinal);
         for (int i = 0; i < count;)
         {
@@ -132,6 +176,27 @@ internal sealed class Dataset
         return copies;
     }
 
+    /// <summary>
+    /// Copies of <c>source[order[i]]</c> as "cold" keys: each copy lives in a record of its own
+    /// (the key and 64 bytes of other fields, as rows of a table being joined), and the records are
+    /// allocated in an order unrelated to the lookup order, so walking the lookup array reads every
+    /// key from a different place in the heap. <paramref name="records"/> keeps the records (and
+    /// so the spread) alive.
+    /// </summary>
+    public static string[] CopyScattered(string[] source, int[] order, out object[] records, int seed = Seed + 4)
+    {
+        int[] allocation = ShuffledOrder(order.Length, order.Length, seed);
+        var copies = new string[order.Length];
+        records = new object[order.Length];
+        foreach (int i in allocation)
+        {
+            copies[i] = new string(source[order[i]].AsSpan());
+            records[i] = new ColdRecord(copies[i]);
+        }
+
+        return copies;
+    }
+
     /// <summary>UTF-8 encodings of <paramref name="keys"/>, allocated in order.</summary>
     public static byte[][] EncodeInOrder(string[] keys)
     {
@@ -154,5 +219,11 @@ internal sealed class Dataset
                 chars[i] = Alphabet[r.Next(Alphabet.Length)];
             }
         });
+    }
+
+    /// <summary>A row holding a key among other fields (the "cold" keys' neighbours in the heap).</summary>
+    private sealed record ColdRecord(string Key)
+    {
+        public byte[] Fields { get; } = new byte[64];
     }
 }

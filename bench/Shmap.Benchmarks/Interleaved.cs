@@ -1,28 +1,62 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Globalization;
 
 namespace Shmap.Benchmarks;
 
 /// <summary>
-/// <c>interleaved [N] [rounds]</c>: the point lookups of Dictionary, SharedMap and LiveSharedMap (and
-/// SharedMap's batches) in
-/// one process, one round of each after the other, many rounds; prints the median per lookup and
-/// each one's median ratio to its round's neighbour. On a shared machine whose speed drifts by 2x
+/// <c>interleaved [N] [rounds] [ascii|profiles|both]</c>: the point lookups of Dictionary,
+/// FrozenDictionary, LightningDB, SharedMap and LiveSharedMap (and SharedMap's batches) in one
+/// process, one loop after the other, many rounds; prints the median per lookup, the median of
+/// each loop's per-round ratio to its baseline (the Dictionary loop over the same keys in the same
+/// round), and the bytes each lookup allocated. On a shared machine whose speed drifts by 2x
 /// between minutes, BenchmarkDotNet's one-process-per-case runs can compare cases measured under
 /// different neighbours; here every ratio is of two loops measured seconds apart, on the same
 /// keys, the same mapping and the same heap.
 /// </summary>
+/// <remarks>
+/// <para>Three key streams of <see cref="LookupBenchmarks.Lookups"/> keys each: hits whose key
+/// strings were allocated in lookup order ("hot": walking them is sequential, as keys freshly
+/// parsed from a request), the same hits with every key in a record of its own allocated in another
+/// order ("cold": a join over rows spread over the heap, <see cref="Dataset.CopyScattered"/>), and
+/// misses. Loops count hits and do not read the values' characters; the string paths of SharedMap
+/// decode and allocate the value, which is their job.</para>
+/// <para><c>SHMAP_INTERLEAVED_ONLY=a,b</c> keeps the loops whose names contain a or b, and their
+/// baselines. Each table is also written to <c>interleaved-WORKLOAD-N.md</c> in the current
+/// directory (the plot script reads those).</para>
+/// </remarks>
 internal static class Interleaved
 {
-    public static int Run(int count, int rounds)
+    /// <summary>The string batch size of a service answering a request's keys at once.</summary>
+    public const int Batch = 256;
+
+    private const string Cold = "cold: ";
+    private const string Miss = "miss: ";
+
+    public static int Run(int count, int rounds, IReadOnlyList<Workload> workloads)
     {
-        var data = Dataset.Create(count);
+        foreach (Workload workload in workloads)
+        {
+            Run(count, rounds, workload);
+        }
+
+        return 0;
+    }
+
+    private static void Run(int count, int rounds, Workload workload)
+    {
+        var data = Dataset.Create(count, workload);
         int lookups = LookupBenchmarks.Lookups;
-        string[] keys = Dataset.CopyInOrder(data.Keys, Dataset.ShuffledOrder(count, lookups));
-        byte[][] utf8 = Dataset.EncodeInOrder(keys);
+        int[] order = Dataset.ShuffledOrder(count, lookups);
+        string[] hot = Dataset.CopyInOrder(data.Keys, order);
+        string[] cold = Dataset.CopyScattered(data.Keys, order, out object[] records);
+        int missCount = Math.Min(count, lookups);
+        string[] misses = Dataset.CopyInOrder(data.CreateMisses(missCount), Dataset.ShuffledOrder(missCount, lookups, Dataset.Seed + 3));
+        byte[][] utf8 = Dataset.EncodeInOrder(hot);
+        byte[][] utf8Misses = Dataset.EncodeInOrder(misses);
         ReadOnlyMemory<byte>[] memory = [.. utf8.Select(static k => (ReadOnlyMemory<byte>)k)];
-        var refs = new ValueRef[LookupBenchmarks.ManyBatch];
-        string?[] values = new string?[LookupBenchmarks.ManyBatch];
+        var refs = new ValueRef[Batch];
+        string?[] values = new string?[Batch];
         using var scratch = new Scratch("interleaved");
         var builder = new SharedMapBuilder();
         var dictionary = new Dictionary<string, string>(count);
@@ -32,35 +66,62 @@ internal static class Interleaved
             dictionary.Add(data.Keys[i], data.Values[i]);
         }
 
+        FrozenDictionary<string, string> frozen = dictionary.ToFrozenDictionary();
         builder.Share("interleaved", force: true, scratch.Options);
         builder = null;
         using SharedMap map = SharedMap.Open("interleaved", scratch.Options);
         using LiveSharedMap live = SharedMap.Follow("interleaved", scratch.Options);
+        using LmdbStore lmdb = LmdbStore.Create(scratch.Subdirectory("lmdb"), data.Keys, data.Values);
+        Check(data, order, hot, cold, misses, map, live, lmdb);
 
-        (string Name, Func<int> Loop)[] loops =
+        // Each loop: its name (a prefix tells its key stream, and so its Dictionary baseline), the loop, and the keys it must find.
+        (string Name, Func<int> Loop, int Expected)[] loops =
         [
-            ("Dictionary.TryGetValue", () => LookupBenchmarks.CountDictionary(dictionary, keys)),
-            ("SharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountShmapUtf8(map, utf8)),
-            ("LiveSharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountLiveUtf8(live, utf8)),
-            ("SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, keys)),
-            ("LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, keys)),
-            ("SharedMap.Get(string) again", () => LookupBenchmarks.CountShmapString(map, keys)),
-            ("SharedMap.GetMany(utf8), 64", () => LookupBenchmarks.CountManyUtf8(map, memory, refs.AsSpan(0, 64))),
-            ("SharedMap.GetMany(utf8), 1024", () => LookupBenchmarks.CountManyUtf8(map, memory, refs)),
-            ("SharedMap.GetMany(string), 64", () => LookupBenchmarks.CountMany(map, keys, values.AsSpan(0, 64))),
-            ("SharedMap.GetMany(string), 1024", () => LookupBenchmarks.CountMany(map, keys, values)),
+            ("Dictionary.TryGetValue", () => LookupBenchmarks.CountDictionary(dictionary, hot), lookups),
+            ("FrozenDictionary.TryGetValue", () => LookupBenchmarks.CountFrozen(frozen, hot), lookups),
+            ("LightningDB Get(utf8)", () => LookupBenchmarks.CountLmdb(lmdb, utf8), lookups),
+            ("SharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountShmapUtf8(map, utf8), lookups),
+            ("LiveSharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountLiveUtf8(live, utf8), lookups),
+            ("SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, hot), lookups),
+            ("SharedMap.TryGetValue(string, out string)", () => LookupBenchmarks.CountShmapTryString(map, hot), lookups),
+            ("SharedMap.Get(ReadOnlySpan<char>)", () => LookupBenchmarks.CountShmapSpan(map, hot), lookups),
+            ("LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, hot), lookups),
+            ($"SharedMap.GetMany(string), {Batch}", () => LookupBenchmarks.CountMany(map, hot, values), lookups),
+            ($"SharedMap.GetMany(utf8), {Batch}", () => LookupBenchmarks.CountManyUtf8(map, memory, refs), lookups),
+            (Cold + "Dictionary.TryGetValue", () => LookupBenchmarks.CountDictionary(dictionary, cold), lookups),
+            (Cold + "FrozenDictionary.TryGetValue", () => LookupBenchmarks.CountFrozen(frozen, cold), lookups),
+            (Cold + "SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, cold), lookups),
+            (Cold + "LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, cold), lookups),
+            (Cold + $"SharedMap.GetMany(string), {Batch}", () => LookupBenchmarks.CountMany(map, cold, values), lookups),
+            (Miss + "Dictionary.TryGetValue", () => LookupBenchmarks.CountDictionary(dictionary, misses), 0),
+            (Miss + "FrozenDictionary.TryGetValue", () => LookupBenchmarks.CountFrozen(frozen, misses), 0),
+            (Miss + "LightningDB Get(utf8)", () => LookupBenchmarks.CountLmdb(lmdb, utf8Misses), 0),
+            (Miss + "SharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountShmapUtf8(map, utf8Misses), 0),
+            (Miss + "SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, misses), 0),
+            (Miss + "LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, misses), 0),
         ];
+        if (Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_ONLY") is { Length: > 0 } only)
+        {
+            string[] parts = only.Split(',');
+            loops = [.. loops.Where(l => l.Name.EndsWith("Dictionary.TryGetValue", StringComparison.Ordinal) && !l.Name.Contains("Frozen", StringComparison.Ordinal)
+                || parts.Any(p => l.Name.Contains(p, StringComparison.Ordinal)))];
+        }
+
+        int[] baselines = [.. loops.Select(l => Array.FindIndex(loops, b => b.Name == StreamOf(l.Name) + "Dictionary.TryGetValue"))];
         var times = loops.Select(_ => new List<double>()).ToArray();
+        var allocated = new double[loops.Length];
         for (int round = -1; round < rounds; round++)
         {
             for (int j = 0; j < loops.Length; j++)
             {
+                long bytes = GC.GetAllocatedBytesForCurrentThread();
                 long start = Stopwatch.GetTimestamp();
                 int found = loops[j].Loop();
                 double perLookup = Stopwatch.GetElapsedTime(start).TotalNanoseconds / lookups;
-                if (found != lookups)
+                allocated[j] = (double)(GC.GetAllocatedBytesForCurrentThread() - bytes) / lookups;
+                if (found != loops[j].Expected)
                 {
-                    throw new InvalidOperationException($"{loops[j].Name} found {found} of {lookups} keys.");
+                    throw new InvalidOperationException($"{loops[j].Name} found {found} of {lookups} keys, expected {loops[j].Expected}.");
                 }
 
                 if (round >= 0)
@@ -70,18 +131,45 @@ internal static class Interleaved
             }
         }
 
-        Console.WriteLine($"{count:N0} entries, {lookups:N0} random hits per loop, {rounds} interleaved rounds (median ns per lookup; ratio = median of per-round ratios)");
-        Console.WriteLine();
-        Console.WriteLine("| loop | median ns | vs Dictionary | vs SharedMap |");
-        Console.WriteLine("|---|---:|---:|---:|");
+        GC.KeepAlive(records);
+        var table = new StringWriter(CultureInfo.InvariantCulture);
+        table.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload}: {count:N0} entries, {lookups:N0} lookups per loop, {rounds} interleaved rounds (median ns per lookup; ratio = median of per-round ratios to the Dictionary loop over the same keys)"));
+        table.WriteLine();
+        table.WriteLine("| loop | median ns | vs Dictionary | allocated B/lookup |");
+        table.WriteLine("|---|---:|---:|---:|");
         for (int j = 0; j < loops.Length; j++)
         {
-            // The SharedMap loop of the same API: the one just before each Live loop.
-            string versusShared = loops[j].Name.StartsWith("Live", StringComparison.Ordinal) ? $"{RatioMedian(times[j], times[j - 1]):F2}x" : "";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {loops[j].Name} | {Median(times[j]):F1} | {RatioMedian(times[j], times[0]):F2}x | {versusShared} |"));
+            string ratio = baselines[j] >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{RatioMedian(times[j], times[baselines[j]]):F2}x") : "";
+            table.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {loops[j].Name} | {Median(times[j]):F1} | {ratio} | {allocated[j]:F1} |"));
         }
 
-        return 0;
+        Console.WriteLine(table.ToString());
+        File.WriteAllText(string.Create(CultureInfo.InvariantCulture, $"interleaved-{workload.ToString().ToLowerInvariant()}-{count}.md"), table.ToString());
+    }
+
+    /// <summary>The key stream prefix of a loop's name ("", "cold: " or "miss: ").</summary>
+    private static string StreamOf(string name) => name.StartsWith(Cold, StringComparison.Ordinal) ? Cold : name.StartsWith(Miss, StringComparison.Ordinal) ? Miss : "";
+
+    /// <summary>Every stream answers as the data says, through every peer, before anything is timed.</summary>
+    private static void Check(Dataset data, int[] order, string[] hot, string[] cold, string[] misses, SharedMap map, LiveSharedMap live, LmdbStore lmdb)
+    {
+        for (int i = 0; i < order.Length; i++)
+        {
+            string expected = data.Values[order[i]];
+            if (map.Get(hot[i]) != expected || live.Get(cold[i]) != expected || map.Get(cold[i]) != expected
+                || map.Get(hot[i].AsSpan()) != expected || lmdb.Get(hot[i]) != expected)
+            {
+                throw new InvalidOperationException($"'{hot[i]}' does not give its value '{expected}'.");
+            }
+        }
+
+        foreach (string miss in misses)
+        {
+            if (map.Get(miss) is not null || live.Get(miss) is not null || data.Contains(miss) || lmdb.Get(miss) is not null)
+            {
+                throw new InvalidOperationException($"The miss '{miss}' is found.");
+            }
+        }
     }
 
     private static double Median(List<double> values)

@@ -13,7 +13,9 @@ namespace Shmap.Benchmarks;
 /// lookup keys are separate copies allocated in lookup order. Loops only count hits (no peer reads
 /// its value's characters); <c>Get(string)</c> and <c>GetMany(string)</c> decode and allocate
 /// their values by design. The GetMany benchmarks look the stream up in calls of
-/// <see cref="ManyBatch"/> keys into one reused array (a request's worth of keys).
+/// <see cref="ManyBatch"/> keys into one reused array (a request's worth of keys). The ColdHit
+/// category looks the same keys up from copies scattered over the heap (rows of a table being
+/// joined, <see cref="Dataset.CopyScattered"/>). Workloads: <see cref="Benchmarks.Workload"/>.
 /// Dictionary is the baseline of each category, so Ratio is peer time / Dictionary time.
 /// </summary>
 [MemoryDiagnoser]
@@ -25,11 +27,14 @@ public class LookupBenchmarks
     /// <summary>Lookups per invocation (OperationsPerInvoke).</summary>
     public const int Lookups = 1_000_000;
 
-    /// <summary>The largest GetMany batch benchmarked; the stream is looked up in consecutive batches.</summary>
-    public const int ManyBatch = 1_024;
+    /// <summary>The GetMany batch benchmarked (a request's keys); the stream is looked up in consecutive batches.</summary>
+    public const int ManyBatch = 256;
 
     private const string Hit = "Hit";
     private const string Miss = "Miss";
+
+    /// <summary>Hits whose key strings are scattered over the heap (<see cref="Dataset.CopyScattered"/>).</summary>
+    private const string ColdHit = "ColdHit";
 
     /// <summary>The GetMany hit rows and their Dictionary baseline (one baseline per category).</summary>
     private const string HitBatch = "HitBatch";
@@ -37,6 +42,8 @@ public class LookupBenchmarks
 
     private Scratch? _scratch;
     private string[] _hitKeys = [];
+    private string[] _coldKeys = [];
+    private object[] _coldRecords = [];
     private string[] _hitValues = [];
     private string[] _missKeys = [];
     private byte[][] _hitUtf8 = [];
@@ -55,12 +62,21 @@ public class LookupBenchmarks
     [ParamsSource(nameof(Sizes))]
     public int N { get; set; }
 
+    /// <summary>The data: both workloads, or the one named in <c>SHMAP_BENCH_WORKLOADS</c> (ascii, profiles).</summary>
+    [ParamsSource(nameof(Workloads))]
+    public Workload Workload { get; set; }
+
+    public static IEnumerable<Workload> Workloads =>
+        Environment.GetEnvironmentVariable("SHMAP_BENCH_WORKLOADS") is { Length: > 0 } names
+            ? names.Split(',').Select(static s => Enum.Parse<Workload>(s, ignoreCase: true))
+            : [Workload.Ascii, Workload.Profiles];
+
     public static IEnumerable<int> Sizes =>
         Environment.GetEnvironmentVariable("SHMAP_BENCH_SIZES") is { Length: > 0 } sizes
             ? sizes.Split(',').Select(static s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture))
             : [10_000, 1_000_000];
 
-    [GlobalSetup(Targets = [nameof(Dictionary_Hit), nameof(Dictionary_Miss), nameof(Dictionary_Loop_Hit)])]
+    [GlobalSetup(Targets = [nameof(Dictionary_Hit), nameof(Dictionary_Miss), nameof(Dictionary_Loop_Hit), nameof(Dictionary_Cold_Hit)])]
     public void SetupDictionary()
     {
         Dataset data = Prepare(utf8: false);
@@ -68,7 +84,7 @@ public class LookupBenchmarks
         Check("Dictionary", _dictionary.Count, key => _dictionary.TryGetValue(key, out string? v) ? v : null);
     }
 
-    [GlobalSetup(Targets = [nameof(Frozen_Hit), nameof(Frozen_Miss)])]
+    [GlobalSetup(Targets = [nameof(Frozen_Hit), nameof(Frozen_Miss), nameof(Frozen_Cold_Hit)])]
     public void SetupFrozen()
     {
         Dataset data = Prepare(utf8: false);
@@ -78,7 +94,7 @@ public class LookupBenchmarks
 
     [GlobalSetup(Targets = [nameof(Shmap_Utf8_Hit), nameof(Shmap_Utf8_Miss), nameof(Shmap_GetString_Hit), nameof(Shmap_GetString_Miss),
         nameof(Shmap_GetMany_Hit), nameof(Shmap_GetMany_Miss), nameof(Shmap_GetManyUtf8_Hit), nameof(Shmap_GetManyUtf8_Miss),
-        nameof(Live_Utf8_Hit), nameof(Live_GetString_Hit)])]
+        nameof(Live_Utf8_Hit), nameof(Live_GetString_Hit), nameof(Shmap_GetSpan_Hit), nameof(Shmap_GetString_Cold_Hit), nameof(Live_GetString_Cold_Hit)])]
     public void SetupShmap()
     {
         Dataset data = Prepare(utf8: true);
@@ -163,11 +179,31 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
+    public int Shmap_GetSpan_Hit() => CountShmapSpan(_map!, _hitKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(Hit)]
     public int Live_Utf8_Hit() => CountLiveUtf8(_live!, _hitUtf8);
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Hit)]
     public int Live_GetString_Hit() => CountLiveString(_live!, _hitKeys);
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(ColdHit)]
+    public int Dictionary_Cold_Hit() => CountDictionary(_dictionary!, _coldKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(ColdHit)]
+    public int Frozen_Cold_Hit() => CountFrozen(_frozen!, _coldKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(ColdHit)]
+    public int Shmap_GetString_Cold_Hit() => CountShmapString(_map!, _coldKeys);
+
+    [Benchmark(OperationsPerInvoke = Lookups)]
+    [BenchmarkCategory(ColdHit)]
+    public int Live_GetString_Cold_Hit() => CountLiveString(_live!, _coldKeys);
 
     /// <summary>
     /// The Dictionary loop of <see cref="Dictionary_Hit"/> again: its argument only places it in
@@ -175,19 +211,16 @@ public class LookupBenchmarks
     /// </summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
-    [Arguments(64)]
     [Arguments(ManyBatch)]
     public int Dictionary_Loop_Hit(int batch) => batch > 0 ? CountDictionary(_dictionary!, _hitKeys) : 0;
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
-    [Arguments(64)]
     [Arguments(ManyBatch)]
     public int Shmap_GetMany_Hit(int batch) => CountMany(_map!, _hitKeys, _manyValues.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
-    [Arguments(64)]
     [Arguments(ManyBatch)]
     public int Shmap_GetManyUtf8_Hit(int batch) => CountManyUtf8(_map!, _hitMemory, _manyRefs.AsSpan(0, batch));
 
@@ -213,13 +246,11 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
-    [Arguments(64)]
     [Arguments(ManyBatch)]
     public int Shmap_GetMany_Miss(int batch) => CountMany(_map!, _missKeys, _manyValues.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
-    [Arguments(64)]
     [Arguments(ManyBatch)]
     public int Shmap_GetManyUtf8_Miss(int batch) => CountManyUtf8(_map!, _missMemory, _manyRefs.AsSpan(0, batch));
 
@@ -241,7 +272,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountFrozen(FrozenDictionary<string, string> frozen, string[] keys)
+    internal static int CountFrozen(FrozenDictionary<string, string> frozen, string[] keys)
     {
         int found = 0;
         foreach (string key in keys)
@@ -275,6 +306,34 @@ public class LookupBenchmarks
         foreach (string key in keys)
         {
             if (map.Get(key) is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    internal static int CountShmapTryString(SharedMap map, string[] keys)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (map.TryGetValue(key, out string? _))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    internal static int CountShmapSpan(SharedMap map, string[] keys)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (map.Get(key.AsSpan()) is not null)
             {
                 found++;
             }
@@ -350,7 +409,7 @@ public class LookupBenchmarks
         return found;
     }
 
-    private static int CountLmdb(LmdbStore lmdb, byte[][] keys)
+    internal static int CountLmdb(LmdbStore lmdb, byte[][] keys)
     {
         LightningTransaction transaction = lmdb.Transaction;
         LightningDatabase database = lmdb.Database;
@@ -381,9 +440,10 @@ public class LookupBenchmarks
     /// <summary>Generates the data set and the hit and miss lookup streams.</summary>
     private Dataset Prepare(bool utf8)
     {
-        var data = Dataset.Create(N);
+        var data = Dataset.Create(N, Workload);
         int[] hitOrder = Dataset.ShuffledOrder(N, Lookups);
         _hitKeys = Dataset.CopyInOrder(data.Keys, hitOrder);
+        _coldKeys = Dataset.CopyScattered(data.Keys, hitOrder, out _coldRecords);
         _hitValues = new string[Lookups];
         for (int i = 0; i < Lookups; i++)
         {
@@ -428,7 +488,7 @@ public class LookupBenchmarks
         for (int i = 0; i < _hitKeys.Length; i++)
         {
             string? value = get(_hitKeys[i]);
-            if (!string.Equals(value, _hitValues[i], StringComparison.Ordinal))
+            if (!string.Equals(value, _hitValues[i], StringComparison.Ordinal) || !string.Equals(get(_coldKeys[i]), _hitValues[i], StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"{peer}: key '{_hitKeys[i]}' gave '{value ?? "<absent>"}', expected '{_hitValues[i]}'.");
             }

@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 namespace Shmap.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>size [N ...]</c> prints the snapshot size report; <c>interleaved [N] [rounds]</c>
+/// Entry point. <c>size [N ...]</c> prints the snapshot size report; <c>interleaved [N] [rounds] [ascii|profiles|both]</c>
 /// compares point lookups side by side in one process (<see cref="Interleaved"/>); <c>lmdb-check</c> only checks
 /// the LightningDB native library; anything else goes to BenchmarkDotNet's switcher
 /// (e.g. <c>--filter '*'</c>), after removing <c>--wall-clock</c> (time with wall time instead of
@@ -28,7 +28,8 @@ public static class Program
         {
             int count = args.Length > 1 ? int.Parse(args[1], NumberStyles.AllowThousands, CultureInfo.InvariantCulture) : 1_000_000;
             int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 15;
-            return Interleaved.Run(count, rounds);
+            Workload[] workloads = args.Length > 3 && args[3] != "both" ? [Enum.Parse<Workload>(args[3], ignoreCase: true)] : [Workload.Ascii, Workload.Profiles];
+            return Interleaved.Run(count, rounds, workloads);
         }
 
         // The LightningDB peer must work before anything is measured; each benchmark process checks again in its setup.

@@ -85,6 +85,60 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        return Find(key);
+    }
+
+    /// <summary>The value of <paramref name="key"/> in the newest version, or null (a key cut out of a larger buffer needs no string).</summary>
+    public string? Get(ReadOnlySpan<char> key) => Find(key);
+
+    /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
+    {
+        value = Get(key);
+        return value is not null;
+    }
+
+    /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
+    public bool TryGetValue(ReadOnlySpan<char> key, [MaybeNullWhen(false)] out string value)
+    {
+        value = Find(key);
+        return value is not null;
+    }
+
+    /// <summary>
+    /// Copies the value of <paramref name="key"/> in the newest version into
+    /// <paramref name="destination"/> without allocating; false (and 0 chars) when the key is absent.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than the value (the message gives the length needed).</exception>
+    public bool TryCopyValue(ReadOnlySpan<char> key, Span<char> destination, out int charsWritten)
+    {
+        Follower follower = _follower;
+        while (true)
+        {
+            Follower.Served served = follower.Current();
+            int result = StringLookup.Copy(served.Reader, key, destination, out bool unreadable);
+            if (follower.StillServed(served))
+            {
+                if (unreadable)
+                {
+                    // The record that does not fit: the strict lookup throws the exception naming it.
+                    _ = FindOrThrow(served, key);
+                }
+
+                return StringLookup.CopyResult(result, destination.Length, nameof(destination), out charsWritten);
+            }
+        }
+    }
+
+    /// <summary>The value of <paramref name="key"/> in the newest version; throws <see cref="KeyNotFoundException"/> when absent.</summary>
+    public string this[ReadOnlySpan<char> key] => Find(key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
+
+    /// <summary>Whether <paramref name="key"/> is in the newest version.</summary>
+    public bool ContainsKey(ReadOnlySpan<char> key) => Find(key) is not null;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private string? Find(ReadOnlySpan<char> key)
+    {
         Follower follower = _follower;
         while (true)
         {
@@ -95,13 +149,6 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
                 return unreadable ? FindOrThrow(served, key) : value;
             }
         }
-    }
-
-    /// <summary>Looks <paramref name="key"/> up in the newest version.</summary>
-    public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
-    {
-        value = Get(key);
-        return value is not null;
     }
 
     /// <summary>
@@ -241,7 +288,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
 
     /// <summary><see cref="TryGetValueOrThrow"/> for string keys.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private string? FindOrThrow(Follower.Served served, string key)
+    private string? FindOrThrow(Follower.Served served, ReadOnlySpan<char> key)
     {
         try
         {
@@ -256,7 +303,7 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
             // Moved on meanwhile: ask the version served now.
         }
 
-        return Get(key);
+        return Find(key);
     }
 
     /// <summary>A read of the newest version that is not a point lookup: retried when the version changed under it, whatever it threw then.</summary>

@@ -264,6 +264,42 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     }
 
     /// <summary>
+    /// The value of <paramref name="key"/>, or null: a key cut out of a larger buffer (a request,
+    /// a file) needs no string of its own. The answers are those of <see cref="Get(string)"/> for
+    /// the same chars, as with <see cref="Dictionary{TKey, TValue}.GetAlternateLookup{TAlternateKey}"/>.
+    /// </summary>
+    public string? Get(ReadOnlySpan<char> key) => StringLookup.Find(Reader, key);
+
+    /// <summary>Looks <paramref name="key"/> up (see <see cref="Get(ReadOnlySpan{char})"/>).</summary>
+    public bool TryGetValue(ReadOnlySpan<char> key, [MaybeNullWhen(false)] out string value)
+    {
+        value = StringLookup.Find(Reader, key);
+        return value is not null;
+    }
+
+    /// <summary>The value of <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> when absent.</summary>
+    public string this[ReadOnlySpan<char> key] => StringLookup.Find(Reader, key) ?? throw new KeyNotFoundException($"The key '{key}' is not in the shared map.");
+
+    /// <summary>
+    /// Copies the value of <paramref name="key"/> into <paramref name="destination"/> without
+    /// allocating (decoded as <see cref="Get(string)"/> returns it); false (and 0 chars) when the
+    /// key is absent.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than the value (the message gives the length needed).</exception>
+    /// <exception cref="SnapshotFormatException">A record on the way does not fit the snapshot.</exception>
+    public bool TryCopyValue(ReadOnlySpan<char> key, Span<char> destination, out int charsWritten)
+    {
+        SnapshotReader reader = Reader;
+        int result = StringLookup.Copy(reader, key, destination, out bool unreadable);
+        if (unreadable)
+        {
+            _ = StringLookup.FindOrThrow(reader, key);
+        }
+
+        return StringLookup.CopyResult(result, destination.Length, nameof(destination), out charsWritten);
+    }
+
+    /// <summary>
     /// Looks a UTF-8 key up without copying or allocating: <paramref name="value"/> points into the
     /// snapshot and stays valid until this map is disposed (keep the map reachable while reading
     /// the span: a map dropped without Dispose is unmapped once the garbage collector finds it unreachable).
@@ -274,7 +310,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>
     /// Looks many keys up at once: <paramref name="values"/>[i] receives the value of
     /// <paramref name="keys"/>[i], or null. Several times faster per key than a loop of
-    /// <see cref="Get"/> on large maps, because the memory misses of a batch overlap.
+    /// <see cref="Get(string)"/> on large maps, because the memory misses of a batch overlap.
     /// </summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     /// <exception cref="ArgumentNullException">A key is null (the message names its index).</exception>
@@ -309,7 +345,7 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     }
 
     /// <summary>Whether <paramref name="key"/> is present.</summary>
-    /// <remarks>A hash lookup, like <see cref="Get"/>; the value is not decoded.</remarks>
+    /// <remarks>A hash lookup, like <see cref="Get(string)"/>; the value is not decoded.</remarks>
     public bool ContainsKey(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -318,6 +354,9 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
 
     /// <summary>Whether a UTF-8 key is present.</summary>
     public bool ContainsKey(ReadOnlySpan<byte> utf8Key) => Reader.TryGetValue(utf8Key, out _);
+
+    /// <summary>Whether <paramref name="key"/> is present (see <see cref="Get(ReadOnlySpan{char})"/>); the value is not decoded.</summary>
+    public bool ContainsKey(ReadOnlySpan<char> key) => StringLookup.ContainsKey(Reader, key);
 
     /// <summary>The entry of rank <paramref name="index"/> in key order (0 is the smallest key).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or not below <see cref="Count"/>.</exception>

@@ -37,6 +37,7 @@ public static class MapAssert
             Assert.True(map.TryGetValue(utf8Key, out ReadOnlySpan<byte> utf8Value));
             Assert.Equal(Encoding.UTF8.GetBytes(value), utf8Value.ToArray());
             Assert.True(map.ContainsKey(utf8Key.AsSpan()));
+            SpanKeyMatches(value, map, key);
         }
 
         foreach (string probe in probes ?? [])
@@ -99,6 +100,39 @@ public static class MapAssert
         Assert.False(map.ContainsKey(utf8Key.AsSpan()));
         Assert.Equal(-1, map.IndexOf(key));
         Assert.Throws<KeyNotFoundException>(() => map[key]);
+        SpanKeyMatches(null, map, key);
+    }
+
+    /// <summary>
+    /// The span-key lookups and the copy into a caller's buffer answer as the string lookups do,
+    /// for a key cut out of a larger buffer (<paramref name="value"/> null: absent).
+    /// </summary>
+    public static void SpanKeyMatches(string? value, SharedMap map, string key)
+    {
+        ReadOnlySpan<char> cut = ("<" + key + ">").AsSpan(1, key.Length);
+        Assert.Equal(value, map.Get(cut));
+        Assert.Equal(value is not null, map.TryGetValue(cut, out string? found));
+        Assert.Equal(value, found);
+        Assert.Equal(value is not null, map.ContainsKey(cut));
+        char[] buffer = new char[(value?.Length ?? 0) + 3];
+        Assert.Equal(value is not null, map.TryCopyValue(cut, buffer, out int written));
+        Assert.Equal(value ?? "", new string(buffer, 0, written));
+        if (value is null)
+        {
+            string text = key;
+            Assert.Throws<KeyNotFoundException>(() => map[text.AsSpan()]);
+            return;
+        }
+
+        Assert.Equal(value, map[cut]);
+        Assert.True(map.TryCopyValue(cut, buffer.AsSpan(0, value.Length), out written));
+        Assert.Equal(value.Length, written);
+        if (value.Length > 0)
+        {
+            string text = key;
+            ArgumentException e = Assert.Throws<ArgumentException>(() => map.TryCopyValue(text.AsSpan(), new char[value.Length - 1], out _));
+            Assert.Contains($"needs {value.Length}", e.Message, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Both <see cref="SharedMap.GetMany(ReadOnlySpan{string}, Span{string})"/> forms answer every key of a batch as the model does.</summary>

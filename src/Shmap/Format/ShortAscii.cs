@@ -30,7 +30,7 @@ internal static class ShortAscii
     /// longer or not ASCII (then nothing is promised about the destination).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TryEncode(string text, Span<byte> destination)
+    public static int TryEncode(ReadOnlySpan<char> text, Span<byte> destination)
     {
         int n = text.Length;
         if (n > 32 || destination.Length < EncodeBufferBytes || !Vector128.IsHardwareAccelerated)
@@ -38,7 +38,7 @@ internal static class ShortAscii
             return -1;
         }
 
-        ref ushort source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text.AsSpan()));
+        ref ushort source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
         ref byte target = ref MemoryMarshal.GetReference(destination);
         Vector128<ushort> notAscii = Vector128.Create((ushort)0xFF80);
         if (n >= 16)

@@ -24,11 +24,12 @@ internal static class Utf8Text
     }
 
     /// <summary>Encodes a lookup key; false when it has a lone surrogate (such a key is never stored).</summary>
-    public static bool TryEncode(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? utf8)
+    public static bool TryEncode(ReadOnlySpan<char> text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? utf8)
     {
         try
         {
-            utf8 = Strict.GetBytes(text);
+            utf8 = new byte[Strict.GetByteCount(text)];
+            Strict.GetBytes(text, utf8);
             return true;
         }
         catch (EncoderFallbackException)
@@ -65,7 +66,7 @@ internal static class Utf8Text
     /// the string has a lone surrogate: such a key can never be in a snapshot.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static bool TryEncodeKey(string key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
+    public static bool TryEncodeKey(ReadOnlySpan<char> key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
     {
         rented = null;
         int ascii = ShortAscii.TryEncode(key, buffer);
@@ -78,7 +79,7 @@ internal static class Utf8Text
         return TryEncodeKeySlow(key, buffer, out utf8, out rented);
     }
 
-    private static bool TryEncodeKeySlow(string key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
+    private static bool TryEncodeKeySlow(ReadOnlySpan<char> key, Span<byte> buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented)
     {
         rented = null;
         if (key.Length * 3 > buffer.Length)
@@ -99,6 +100,13 @@ internal static class Utf8Text
 
     /// <summary>Decodes bytes read from a snapshot; bytes that are not UTF-8 become U+FFFD (the snapshot's own bytes are never trusted).</summary>
     public static string Decode(ReadOnlySpan<byte> utf8) => ShortAscii.TryDecode(utf8, out string? text) ? text : Encoding.UTF8.GetString(utf8);
+
+    /// <summary>
+    /// Decodes a value into <paramref name="destination"/> exactly as <see cref="Decode"/> would
+    /// (bytes that are not UTF-8 become U+FFFD); returns the chars written, or -1 when they do not fit.
+    /// </summary>
+    public static int DecodeInto(ReadOnlySpan<byte> utf8, Span<char> destination) =>
+        Utf8.ToUtf16(utf8, destination, out _, out int written, replaceInvalidSequences: true) == OperationStatus.Done ? written : -1;
 
     /// <summary>Ordinal byte order of UTF-8, the order of every snapshot.</summary>
     public static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Shmap.Format;
 using Shmap.Platform;
@@ -396,22 +397,22 @@ internal sealed unsafe class SnapshotReader : IDisposable
         byte* p = _base + offset;
         ulong left = _fileLength - offset;
         uint keyLength = p[0];
-        uint valueLength;
-        ulong header;
+        uint valueLength = left >= 2 ? p[1] : RecordCodec.OneByteLimit;
+        ulong header = 2;
 
         // Both lengths below 128 (one byte each, RecordCodec's common case) inline; the rest through RecordCodec.
-        if (keyLength < RecordCodec.OneByteLimit && left >= 2 && (valueLength = p[1]) < RecordCodec.OneByteLimit)
+        if ((keyLength | valueLength) >= RecordCodec.OneByteLimit)
         {
-            header = 2;
-        }
-        else
-        {
-            header = ReadLengthsSlow(p, left, offset, out keyLength, out valueLength, lenient);
-            if (header == 0)
+            ulong lengths = ReadLengthsSlow(p, left, offset, lenient);
+            if (lengths == 0)
             {
                 key = value = default;
                 return 0;
             }
+
+            keyLength = (uint)lengths & int.MaxValue;
+            valueLength = (uint)(lengths >> 31) & int.MaxValue;
+            header = (ulong)RecordCodec.LengthSize(keyLength) + (ulong)RecordCodec.LengthSize(valueLength);
         }
 
         if (left - header < (ulong)keyLength + valueLength)
@@ -430,17 +431,26 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return offset + header + keyLength + valueLength;
     }
 
-    /// <summary>Both lengths through <see cref="RecordCodec.ReadLengths"/>; 0 when they do not fit and <paramref name="lenient"/>, else an exception.</summary>
+    /// <summary>
+    /// Both lengths through <see cref="RecordCodec.ReadLengths"/>, packed (key length in bits 0–30,
+    /// value length in bits 31–61; a pair of registers, not variables in memory, for the hot path);
+    /// 0 when they do not fit and <paramref name="lenient"/>, else an exception.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, out uint keyLength, out uint valueLength, bool lenient)
+    private static ulong ReadLengthsSlow(byte* p, ulong left, ulong offset, bool lenient)
     {
         var lengths = new ReadOnlySpan<byte>(p, (int)Math.Min(left, 2 * MaxVarintLength));
-        int used = RecordCodec.ReadLengths(lengths, out keyLength, out valueLength, out RecordCodec.LengthError error);
-        if (used == 0 && !lenient)
+        int used = RecordCodec.ReadLengths(lengths, out uint keyLength, out uint valueLength, out RecordCodec.LengthError error);
+        if (used == 0)
         {
-            ThrowHelper.RecordLengths(offset, error);
+            if (!lenient)
+            {
+                ThrowHelper.RecordLengths(offset, error);
+            }
+
+            return 0;
         }
 
-        return (ulong)used;
+        return keyLength | ((ulong)valueLength << 31) | (1UL << 62);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Shmap.Format;
 
 namespace Shmap.Reading;
@@ -11,8 +12,9 @@ namespace Shmap.Reading;
 /// </summary>
 internal static class StringLookup
 {
+
     /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
-    public static string? Find(SnapshotReader reader, string key)
+    public static string? Find(SnapshotReader reader, ReadOnlySpan<char> key)
     {
         string? value = Find(reader, key, out bool unreadable);
         return unreadable ? FindOrThrow(reader, key) : value;
@@ -22,8 +24,37 @@ internal static class StringLookup
     /// The string lookup that never throws for the bytes it reads: <paramref name="unreadable"/>
     /// tells that a record on the way did not fit (<see cref="SnapshotReader.TryFind"/>).
     /// </summary>
+    /// <remarks>
+    /// The common key (ASCII, at most 32 chars) is encoded with one store into 32 bytes of stack
+    /// and looked up here; any other key goes through <see cref="FindOther"/>, so this frame stays
+    /// small and its variables in registers.
+    /// </remarks>
     [SkipLocalsInit]
-    public static string? Find(SnapshotReader reader, string key, out bool unreadable)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static string? Find(SnapshotReader reader, ReadOnlySpan<char> key, out bool unreadable)
+    {
+        Span<byte> buffer = stackalloc byte[ShortAscii.EncodeBufferBytes];
+        int length = ShortAscii.TryEncode(key, buffer);
+        if (length < 0)
+        {
+            return FindOther(reader, key, out unreadable);
+        }
+
+        ulong offset = reader.TryFind(buffer[..length], out ReadOnlySpan<byte> bytes);
+        unreadable = offset == SnapshotReader.Unreadable;
+        string? value = offset - 1 < SnapshotReader.Unreadable - 1 ? Decode(reader, bytes) : null;
+        GC.KeepAlive(reader);
+        return value;
+    }
+
+    /// <summary>A value's bytes from <paramref name="reader"/> decoded (<see cref="ValueDecoder"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static string Decode(SnapshotReader reader, ReadOnlySpan<byte> bytes) => ValueDecoder.Decode(bytes);
+
+    /// <summary><see cref="Find(SnapshotReader, ReadOnlySpan{char}, out bool)"/> for keys that are not short ASCII.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string? FindOther(SnapshotReader reader, ReadOnlySpan<char> key, out bool unreadable)
     {
         Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
         string? value = null;
@@ -34,7 +65,7 @@ internal static class StringLookup
             unreadable = offset == SnapshotReader.Unreadable;
             if (offset != 0 && !unreadable)
             {
-                value = Utf8Text.Decode(bytes);
+                value = Decode(reader, bytes);
             }
         }
 
@@ -50,18 +81,64 @@ internal static class StringLookup
 
     /// <summary>The lookup again, throwing the exception that says which record does not fit.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static string? FindOrThrow(SnapshotReader reader, string key)
+    public static string? FindOrThrow(SnapshotReader reader, ReadOnlySpan<char> key)
     {
         string? found = Utf8Text.TryEncode(key, out byte[]? utf8) && reader.TryGetValue(utf8, out ReadOnlySpan<byte> value) ? Utf8Text.Decode(value) : null;
         GC.KeepAlive(reader);
         return found;
     }
 
+    /// <summary>
+    /// Copies the value of <paramref name="key"/> into <paramref name="destination"/> (decoded as
+    /// <see cref="Find(SnapshotReader, ReadOnlySpan{char})"/> would return it): the chars written,
+    /// -1 when the key is absent, or -2 - (the length needed) when they do not fit; never throws
+    /// for the bytes it reads (<paramref name="unreadable"/>, as <see cref="Find(SnapshotReader, ReadOnlySpan{char}, out bool)"/>).
+    /// </summary>
+    [SkipLocalsInit]
+    public static int Copy(SnapshotReader reader, ReadOnlySpan<char> key, Span<char> destination, out bool unreadable)
+    {
+        Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
+        int result = -1;
+        unreadable = false;
+        if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
+        {
+            ulong offset = reader.TryFind(utf8, out ReadOnlySpan<byte> bytes);
+            unreadable = offset == SnapshotReader.Unreadable;
+            if (offset != 0 && !unreadable)
+            {
+                result = Utf8Text.DecodeInto(bytes, destination);
+                if (result < 0)
+                {
+                    result = -2 - Encoding.UTF8.GetCharCount(bytes);
+                }
+            }
+        }
+
+        GC.KeepAlive(reader);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return result;
+    }
+
+    /// <summary>The result of <see cref="Copy"/> as the public API gives it: found or not, or an exception naming both lengths.</summary>
+    public static bool CopyResult(int result, int destinationLength, string paramName, out int charsWritten)
+    {
+        if (result <= -2)
+        {
+            throw new ArgumentException($"The destination has {destinationLength} chars; the value needs {-2 - result}.", paramName);
+        }
+
+        charsWritten = Math.Max(result, 0);
+        return result >= 0;
+    }
+
     /// <summary>Whether <paramref name="key"/> is present: a hash lookup; the value is not decoded.</summary>
     [SkipLocalsInit]
-    public static bool ContainsKey(SnapshotReader reader, string key)
+    public static bool ContainsKey(SnapshotReader reader, ReadOnlySpan<char> key)
     {
-        ArgumentNullException.ThrowIfNull(key);
         Span<byte> buffer = stackalloc byte[Constants.StackKeyChars * 3];
         bool found = false;
         if (Utf8Text.TryEncodeKey(key, buffer, out ReadOnlySpan<byte> utf8, out byte[]? rented))
@@ -205,7 +282,7 @@ internal static class StringLookup
 
                 for (int i = 0; i < n; i++)
                 {
-                    values[start + i] = found[i].Found && !unencodable[i] ? Utf8Text.Decode(reader.ValueAt(found[i])) : null;
+                    values[start + i] = found[i].Found && !unencodable[i] ? Decode(reader, reader.ValueAt(found[i])) : null;
                 }
             }
         }
