@@ -8,6 +8,7 @@ axis, one line per loop. Standard library only.
 
     python3 bench/plot_lookups.py [results-dir] [output.svg]
 """
+import html
 import math
 import os
 import re
@@ -59,7 +60,7 @@ def panel(out, data, title, x0, y0, width, height):
     def py(ns):
         return y0 + height - ns / top * height
 
-    out.append(f'<text x="{x0 + width / 2}" y="{y0 - 12}" text-anchor="middle" font-weight="bold">{title}</text>')
+    out.append(f'<text x="{x0 + width / 2}" y="{y0 - 12}" text-anchor="middle" font-weight="bold">{html.escape(title)}</text>')
     out.append(f'<rect x="{x0}" y="{y0}" width="{width}" height="{height}" fill="none" stroke="#999"/>')
     step = 10 ** math.floor(math.log10(top / 4))
     step = step * (5 if top / step > 20 else 2 if top / step > 8 else 1)
@@ -94,14 +95,14 @@ def main():
     legend_top = 60 + height + 60
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_width}" height="{legend_top + 20 * ((len(PEERS) + 1) // 2) + 20}" font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>']
-    titles = {"profiles": "profiles (JSON values, a third non-ASCII)", "ascii": "random ASCII keys and values"}
+    titles = {"profiles": "profiles (JSON values, 56% with non-ASCII)", "ascii": "random ASCII keys and values"}
     for i, workload in enumerate(workloads):
         panel(out, data[workload], titles.get(workload, workload), margin + i * (width + margin), 50, width, height)
     for i, (_, label, colour) in enumerate(PEERS):
         x = margin + (i % 2) * 380
         y = legend_top + 20 * (i // 2)
         out.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" stroke="{colour}" stroke-width="3"/>')
-        out.append(f'<text x="{x + 30}" y="{y}">{label}</text>')
+        out.append(f'<text x="{x + 30}" y="{y}">{html.escape(label)}</text>')
     out.append("</svg>")
     os.makedirs(os.path.dirname(os.path.abspath(OUTPUT)), exist_ok=True)
     with open(OUTPUT, "w", encoding="utf-8") as f:

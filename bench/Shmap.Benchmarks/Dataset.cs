@@ -11,7 +11,7 @@ public enum Workload
 
     /// <summary>
     /// The demo's user profiles (<see cref="Profiles"/>, compiled from the CLI's sources): keys
-    /// <c>user:%08d</c>, JSON values of about 80 bytes, about a third of them with non-ASCII text.
+    /// <c>user:%08d</c>, JSON values of about 80 bytes, 56% of them with non-ASCII text.
     /// </summary>
     Profiles,
 }

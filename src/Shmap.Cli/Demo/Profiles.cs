@@ -1,8 +1,8 @@
 namespace Shmap.Cli.Demo;
 
 /// <summary>
-/// User profiles keyed by id: <c>user:%08d</c> → a JSON object of about 80 bytes, about a third
-/// of them with non-ASCII text (São Paulo, Zoë, 上海). The demo's data and the benchmarks'
+/// User profiles keyed by id: <c>user:%08d</c> → a JSON object of about 80 bytes, 56% of them
+/// with non-ASCII text (São Paulo, Zoë, 上海). The demo's data and the benchmarks'
 /// "profiles" workload (this file is compiled into both), deterministic from the seed.
 /// </summary>
 internal static class Profiles
