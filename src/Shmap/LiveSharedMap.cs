@@ -121,8 +121,10 @@ public sealed class LiveSharedMap : IReadOnlyDictionary<string, string>, IDispos
             {
                 if (unreadable)
                 {
-                    // The record that does not fit: the strict lookup throws the exception naming it.
-                    _ = FindOrThrow(served, key);
+                    // A record that does not fit: the strict lookup throws the exception naming it,
+                    // or answers from the version served by now.
+                    string? value = FindOrThrow(served, key);
+                    result = value is null ? -1 : value.AsSpan().TryCopyTo(destination) ? value.Length : -2 - value.Length;
                 }
 
                 return StringLookup.CopyResult(result, destination.Length, nameof(destination), out charsWritten);

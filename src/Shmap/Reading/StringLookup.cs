@@ -12,7 +12,6 @@ namespace Shmap.Reading;
 /// </summary>
 internal static class StringLookup
 {
-
     /// <summary>The value of <paramref name="key"/>, or null when it is absent.</summary>
     public static string? Find(SnapshotReader reader, ReadOnlySpan<char> key)
     {
@@ -42,14 +41,10 @@ internal static class StringLookup
 
         ulong offset = reader.TryFind(buffer[..length], out ReadOnlySpan<byte> bytes);
         unreadable = offset == SnapshotReader.Unreadable;
-        string? value = offset - 1 < SnapshotReader.Unreadable - 1 ? Decode(reader, bytes) : null;
+        string? value = offset - 1 < SnapshotReader.Unreadable - 1 ? ValueDecoder.Decode(bytes) : null;
         GC.KeepAlive(reader);
         return value;
     }
-
-    /// <summary>A value's bytes from <paramref name="reader"/> decoded (<see cref="ValueDecoder"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static string Decode(SnapshotReader reader, ReadOnlySpan<byte> bytes) => ValueDecoder.Decode(bytes);
 
     /// <summary><see cref="Find(SnapshotReader, ReadOnlySpan{char}, out bool)"/> for keys that are not short ASCII.</summary>
     [SkipLocalsInit]
@@ -65,7 +60,7 @@ internal static class StringLookup
             unreadable = offset == SnapshotReader.Unreadable;
             if (offset != 0 && !unreadable)
             {
-                value = Decode(reader, bytes);
+                value = ValueDecoder.Decode(bytes);
             }
         }
 
@@ -282,7 +277,7 @@ internal static class StringLookup
 
                 for (int i = 0; i < n; i++)
                 {
-                    values[start + i] = found[i].Found && !unencodable[i] ? Decode(reader, reader.ValueAt(found[i])) : null;
+                    values[start + i] = found[i].Found && !unencodable[i] ? ValueDecoder.Decode(reader.ValueAt(found[i])) : null;
                 }
             }
         }
