@@ -27,8 +27,8 @@ public class LookupBenchmarks
     /// <summary>Lookups per invocation (OperationsPerInvoke).</summary>
     public const int Lookups = 1_000_000;
 
-    /// <summary>The GetMany batch benchmarked (a request's keys); the stream is looked up in consecutive batches.</summary>
-    public const int ManyBatch = 256;
+    /// <summary>The largest GetMany batch benchmarked; the stream is looked up in consecutive batches.</summary>
+    public const int ManyBatch = 1_024;
 
     private const string Hit = "Hit";
     private const string Miss = "Miss";
@@ -211,16 +211,22 @@ public class LookupBenchmarks
     /// </summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
+    [Arguments(64)]
+    [Arguments(256)]
     [Arguments(ManyBatch)]
     public int Dictionary_Loop_Hit(int batch) => batch > 0 ? CountDictionary(_dictionary!, _hitKeys) : 0;
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
+    [Arguments(64)]
+    [Arguments(256)]
     [Arguments(ManyBatch)]
     public int Shmap_GetMany_Hit(int batch) => CountMany(_map!, _hitKeys, _manyValues.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(HitBatch)]
+    [Arguments(64)]
+    [Arguments(256)]
     [Arguments(ManyBatch)]
     public int Shmap_GetManyUtf8_Hit(int batch) => CountManyUtf8(_map!, _hitMemory, _manyRefs.AsSpan(0, batch));
 
@@ -246,11 +252,15 @@ public class LookupBenchmarks
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
+    [Arguments(64)]
+    [Arguments(256)]
     [Arguments(ManyBatch)]
     public int Shmap_GetMany_Miss(int batch) => CountMany(_map!, _missKeys, _manyValues.AsSpan(0, batch));
 
     [Benchmark(OperationsPerInvoke = Lookups)]
     [BenchmarkCategory(Miss)]
+    [Arguments(64)]
+    [Arguments(256)]
     [Arguments(ManyBatch)]
     public int Shmap_GetManyUtf8_Miss(int batch) => CountManyUtf8(_map!, _missMemory, _manyRefs.AsSpan(0, batch));
 

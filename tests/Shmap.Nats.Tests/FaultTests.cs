@@ -27,14 +27,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
         {
             await using NatsConnection connection = await Fleet.ConnectAsync(cluster);
             await Fleet.CreateBucketAsync(connection, "fleet", replicas: 3);
-            for (int i = 0; i < 3; i++)
-            {
-                string urls = string.Join(',', cluster.Skip(i).Concat(cluster.Take(i)).Select(s => s.Url));
-                var host = new TestHost(_root, "host" + i.ToString(CultureInfo.InvariantCulture), urls, "--bucket", "fleet");
-                host.StartAgent();
-                host.StartFollower("m", Entries);
-                hosts.Add(host);
-            }
+            Fleet.StartHosts(_root, cluster, hosts, Entries);
 
             var pusher = new ShmapPusher(connection, "fleet");
             var clock = Stopwatch.StartNew();

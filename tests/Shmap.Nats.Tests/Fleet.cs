@@ -44,6 +44,23 @@ public static class Fleet
         return connection;
     }
 
+    /// <summary>
+    /// Three hosts on <paramref name="cluster"/>, each with its sync agent (preferring a different
+    /// node) and a follower of map "m" of <paramref name="entries"/> entries, added to
+    /// <paramref name="hosts"/> as they start (so the caller disposes those that did).
+    /// </summary>
+    public static void StartHosts(string root, NatsServer[] cluster, List<TestHost> hosts, int entries)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            string urls = string.Join(',', cluster.Skip(i).Concat(cluster.Take(i)).Select(s => s.Url));
+            var host = new TestHost(root, "host" + i.ToString(CultureInfo.InvariantCulture), urls, "--bucket", "fleet");
+            hosts.Add(host);
+            host.StartAgent();
+            host.StartFollower("m", entries);
+        }
+    }
+
     /// <summary>Creates the bucket, retrying while a new cluster elects its JetStream leader.</summary>
     public static async Task<INatsObjStore> CreateBucketAsync(NatsConnection connection, string bucket, int replicas)
     {

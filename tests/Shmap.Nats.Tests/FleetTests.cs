@@ -23,15 +23,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IDisposable
         {
             await using NatsConnection connection = await Fleet.ConnectAsync(cluster);
             await Fleet.CreateBucketAsync(connection, "fleet", replicas: 3);
-            for (int i = 0; i < 3; i++)
-            {
-                // Each agent prefers a different node.
-                string urls = string.Join(',', cluster.Skip(i).Concat(cluster.Take(i)).Select(s => s.Url));
-                var host = new TestHost(_root, "host" + i.ToString(CultureInfo.InvariantCulture), urls, "--bucket", "fleet");
-                host.StartAgent();
-                host.StartFollower("m", Entries);
-                hosts.Add(host);
-            }
+            Fleet.StartHosts(_root, cluster, hosts, Entries);
 
             var pusher = new ShmapPusher(connection, "fleet");
             var pushed = new Dictionary<long, byte[]>();
