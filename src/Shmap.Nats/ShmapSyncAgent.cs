@@ -447,19 +447,9 @@ public sealed class ShmapSyncAgent
         try
         {
             using SharedMap map = SharedMap.Open(name, _local);
-            if (map.ByteLength != remote.Bytes || map.Count != remote.Entries || map.Path is null)
-            {
-                return null;
-            }
-
-            // The body checksum is in the header only; read it from the file just opened (and
-            // check by its version stamp that it is still that file).
-            using var file = new FileStream(map.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-            Span<byte> header = stackalloc byte[ShmapObjects.HeaderSize];
-            file.ReadExactly(header);
-            bool same = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(header[96..]) == map.Version
-                && ShmapObjects.Hex(ShmapObjects.BodyChecksumOf(header)) == remote.Checksum;
-            return same ? map.Version : null;
+            return map.ByteLength == remote.Bytes && map.Count == remote.Entries && ShmapObjects.Hex(map.BodyChecksum) == remote.Checksum
+                ? map.Version
+                : null;
         }
         catch (Exception e) when (e is SharedMapNotFoundException or ShmapException or IOException)
         {

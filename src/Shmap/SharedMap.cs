@@ -97,6 +97,13 @@ public sealed class SharedMap : IReadOnlyDictionary<string, string>, IDisposable
     /// <summary>Size of the snapshot in bytes.</summary>
     public long ByteLength => Reader.Header.FileLength;
 
+    /// <summary>
+    /// The snapshot's body checksum as its header states it (docs/FORMAT.md, header offset 112):
+    /// equal for the same entries whoever built them, whatever version they were published as.
+    /// Read from the header only; <see cref="Verify"/> checks that the body matches it.
+    /// </summary>
+    public ulong BodyChecksum => Reader.Header.BodyChecksum;
+
     /// <summary>Keys in order (values are not decoded).</summary>
     public IEnumerable<string> Keys => RankIterator(static (reader, i) => StringLookup.KeyAt(reader, i));
 

@@ -60,6 +60,23 @@ public class PublicApiTests
     }
 
     [Fact]
+    public void BodyChecksum_SameEntriesPublishedAgain_IsTheHeaderFieldAndUnchanged()
+    {
+        using var dir = new TestDirectory();
+        SharedMapBuilder builder = TestMaps.Build(TestMaps.Seed());
+        byte[] bytes = builder.Dump();
+        using SharedMap loaded = SharedMap.Load(bytes);
+        Assert.Equal(BitConverter.ToUInt64(bytes, 112), loaded.BodyChecksum);
+        builder.Publish("sum", dir.Options);
+        builder.Publish("sum", dir.Options);
+        using SharedMap published = SharedMap.Open("sum", dir.Options);
+        Assert.Equal(2, published.Version);
+        Assert.Equal(loaded.BodyChecksum, published.BodyChecksum);
+        published.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => published.BodyChecksum);
+    }
+
+    [Fact]
     public void Builder_FromPairs_HoldsThemLastWins()
     {
         KeyValuePair<string, string>[] pairs = [new("k", "1"), new("j", "2"), new("k", "3")];
