@@ -209,6 +209,25 @@ internal sealed class Dataset
         return encoded;
     }
 
+    /// <summary>
+    /// UTF-8 encodings of <paramref name="keys"/> as "cold" keys (<see cref="CopyScattered"/>): each
+    /// followed in the heap by 64 bytes of other fields, allocated in an order unrelated to the
+    /// lookup order. <paramref name="records"/> keeps the fields (and so the spread) alive.
+    /// </summary>
+    public static byte[][] EncodeScattered(string[] keys, out object[] records, int seed = Seed + 5)
+    {
+        int[] allocation = ShuffledOrder(keys.Length, keys.Length, seed);
+        var encoded = new byte[keys.Length][];
+        records = new object[keys.Length];
+        foreach (int i in allocation)
+        {
+            encoded[i] = Encoding.UTF8.GetBytes(keys[i]);
+            records[i] = new byte[64];
+        }
+
+        return encoded;
+    }
+
     private static string RandomText(Random random, int minLength, int maxLength)
     {
         int length = random.Next(minLength, maxLength + 1);

@@ -24,6 +24,13 @@ namespace Shmap.Benchmarks;
 /// <para><c>SHMAP_INTERLEAVED_ONLY=a,b</c> keeps the loops whose names contain a or b, and their
 /// baselines. Each table is also written to <c>interleaved-WORKLOAD-N.md</c> in the current
 /// directory (the plot script reads those).</para>
+/// <para><c>SHMAP_INTERLEAVED_BOUNDS=1</c> adds the string path's floors: Dictionary's lookup plus
+/// a copy of the value it found, and Shmap's UTF-8 lookup of a key already encoded (hot and cold,
+/// <see cref="Dataset.EncodeScattered"/>) plus one string of the value's byte length filled by a
+/// plain widening (no key to encode, no UTF-8 decoding at all), beside the string calls that
+/// allocate nothing (<c>TryCopyValue</c>, <c>ContainsKey</c>). A string-key lookup that allocates
+/// its result does all the second floor does and more. <c>SHMAP_INTERLEAVED_GC=1</c> prints each
+/// loop's gen0 collections and pause time in the last round.</para>
 /// </remarks>
 internal static class Interleaved
 {
@@ -100,6 +107,33 @@ internal static class Interleaved
             (Miss + "SharedMap.Get(string)", () => LookupBenchmarks.CountShmapString(map, misses), 0),
             (Miss + "LiveSharedMap.Get(string)", () => LookupBenchmarks.CountLiveString(live, misses), 0),
         ];
+        object[] coldUtf8Records = [];
+        if (Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_BOUNDS") == "1")
+        {
+            // Floors of the string path: what any lookup that returns a fresh string pays at least
+            // (Dictionary's lookup plus a copy of the value it found; Shmap's UTF-8 lookup of a key
+            // already encoded plus one string of the value's length filled by a plain widening, less
+            // work than any UTF-8 decoder), and the string calls that allocate nothing.
+            char[] chars = new char[4096];
+            byte[][] utf8Cold = Dataset.EncodeScattered(cold, out coldUtf8Records);
+            foreach (string prefix in new[] { "", Cold })
+            {
+                string[] keys = prefix == Cold ? cold : hot;
+                byte[][] encoded = prefix == Cold ? utf8Cold : utf8;
+                loops =
+                [
+                    .. loops,
+                    (prefix + "floor: Dictionary.TryGetValue + a copy of the value", () => LookupBenchmarks.CountDictionaryCopy(dictionary, keys), lookups),
+                    (prefix + "floor: SharedMap.TryGetValue(utf8)", () => LookupBenchmarks.CountShmapUtf8(map, encoded), lookups),
+                    (prefix + "floor: SharedMap.TryGetValue(utf8) + the value widened into a new string", () => LookupBenchmarks.CountShmapUtf8Widen(map, encoded), lookups),
+                    (prefix + "SharedMap.TryCopyValue(string)", () => LookupBenchmarks.CountShmapCopy(map, keys, chars), lookups),
+                    (prefix + "SharedMap.ContainsKey(string)", () => LookupBenchmarks.CountShmapContains(map, keys), lookups),
+                ];
+            }
+
+            loops = [.. loops, (Miss + "SharedMap.ContainsKey(string)", () => LookupBenchmarks.CountShmapContains(map, misses), 0)];
+        }
+
         if (Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_ONLY") is { Length: > 0 } only)
         {
             string[] parts = only.Split(',');
@@ -115,9 +149,16 @@ internal static class Interleaved
             for (int j = 0; j < loops.Length; j++)
             {
                 long bytes = GC.GetAllocatedBytesForCurrentThread();
+                int gcs = GC.CollectionCount(0);
+                TimeSpan paused = GC.GetTotalPauseDuration();
                 long start = Stopwatch.GetTimestamp();
                 int found = loops[j].Loop();
                 double perLookup = Stopwatch.GetElapsedTime(start).TotalNanoseconds / lookups;
+                if (round == rounds - 1 && Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_GC") == "1")
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{loops[j].Name}: {GC.CollectionCount(0) - gcs} gen0 GCs, {(GC.GetTotalPauseDuration() - paused).TotalNanoseconds / lookups:F1} ns/lookup paused"));
+                }
+
                 allocated[j] = (double)(GC.GetAllocatedBytesForCurrentThread() - bytes) / lookups;
                 if (found != loops[j].Expected)
                 {
@@ -132,6 +173,7 @@ internal static class Interleaved
         }
 
         GC.KeepAlive(records);
+        GC.KeepAlive(coldUtf8Records);
         var table = new StringWriter(CultureInfo.InvariantCulture);
         table.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload}: {count:N0} entries, {lookups:N0} lookups per loop, {rounds} interleaved rounds (median ns per lookup; ratio = median of per-round ratios to the Dictionary loop over the same keys)"));
         table.WriteLine();

@@ -282,6 +282,70 @@ public class LookupBenchmarks
         return found;
     }
 
+    /// <summary>The least any fresh-string lookup pays: Dictionary's lookup plus a copy of the value it found.</summary>
+    internal static int CountDictionaryCopy(Dictionary<string, string> dictionary, string[] keys)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (dictionary.TryGetValue(key, out string? value) && new string(value.AsSpan()).Length >= 0)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The string path without its allocation: the value decoded into a reused buffer.</summary>
+    internal static int CountShmapCopy(SharedMap map, string[] keys, char[] buffer)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (map.TryCopyValue(key, buffer, out int _))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>String keys, the key found and the value not decoded.</summary>
+    internal static int CountShmapContains(SharedMap map, string[] keys)
+    {
+        int found = 0;
+        foreach (string key in keys)
+        {
+            if (map.ContainsKey(key))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// A floor of the string path: the UTF-8 lookup of keys already encoded (no key to encode), then
+    /// the value's bytes widened into a new string of their length (Latin-1: less work than any
+    /// UTF-8 decoder, and as many chars as it could give).
+    /// </summary>
+    internal static int CountShmapUtf8Widen(SharedMap map, byte[][] keys)
+    {
+        int found = 0;
+        foreach (byte[] key in keys)
+        {
+            if (map.TryGetValue(key, out ReadOnlySpan<byte> value) && System.Text.Encoding.Latin1.GetString(value).Length >= 0)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
     internal static int CountFrozen(FrozenDictionary<string, string> frozen, string[] keys)
     {
         int found = 0;
