@@ -144,6 +144,7 @@ internal static class Interleaved
         int[] baselines = [.. loops.Select(l => Array.FindIndex(loops, b => b.Name == StreamOf(l.Name) + "Dictionary.TryGetValue"))];
         var times = loops.Select(_ => new List<double>()).ToArray();
         var allocated = new double[loops.Length];
+        bool printGc = Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_GC") == "1";
         for (int round = -1; round < rounds; round++)
         {
             for (int j = 0; j < loops.Length; j++)
@@ -154,7 +155,7 @@ internal static class Interleaved
                 long start = Stopwatch.GetTimestamp();
                 int found = loops[j].Loop();
                 double perLookup = Stopwatch.GetElapsedTime(start).TotalNanoseconds / lookups;
-                if (round == rounds - 1 && Environment.GetEnvironmentVariable("SHMAP_INTERLEAVED_GC") == "1")
+                if (printGc && round == rounds - 1)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{loops[j].Name}: {GC.CollectionCount(0) - gcs} gen0 GCs, {(GC.GetTotalPauseDuration() - paused).TotalNanoseconds / lookups:F1} ns/lookup paused"));
                 }
